@@ -1,0 +1,36 @@
+"""chatapp: a self-hosted room chat for browsers."""
+
+import os
+
+from flask import Flask
+
+from chatapp import cli, database, settings
+from chatapp.blueprints import auth, errors, rooms, users
+from chatapp.extensions import csrf, db, login_manager, login_throttle, migrate
+
+
+def create_app(test_config=None):
+    """Create and configure an instance of the chat application."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CHATAPP_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    app.config.from_object("chatapp.config")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CHATAPP")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    settings.resolve(app)
+
+    db.init_app(app)
+    database.configure_engine(app)
+    migrate.init_app(app, db, directory=settings.migrations_dir(app), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_throttle.init_app(app)
+
+    for blueprint in (auth.bp, rooms.bp, users.bp, errors.bp):
+        app.register_blueprint(blueprint)
+    cli.register(app)
+    return app

@@ -1,0 +1,126 @@
+"""Logging in by username first, and logging out."""
+
+import hmac
+
+from flask import Blueprint, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
+
+from chatapp.extensions import db, login_manager, login_throttle
+from chatapp.forms import PasswordForm, SetPasswordForm, UsernameForm
+from chatapp.models import User
+from chatapp.names import name_key
+from chatapp.responses import local_url_or, redirect_after_post, render
+
+bp = Blueprint("auth", __name__, url_prefix="/chat")
+
+NAME_TAKEN = "That name was just taken. Choose another, or log in with it."
+
+
+@login_manager.user_loader
+def load_user(session_user_id):
+    """Find the user a session names, unless their sessions were ended since."""
+    user_id, _, nonce = session_user_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_nonce, nonce):
+        return None
+    return user
+
+
+@bp.route("/login/", methods=("GET", "POST"))
+def login():
+    """Ask for a username; then for a new password (unknown name) or the password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("rooms.lobby"))
+    if request.method == "GET":
+        return render_login(UsernameForm(), "username")
+    if "password_confirm" in request.form:
+        return register()
+    if "password" in request.form:
+        return authenticate()
+    return choose_password_step()
+
+
+def choose_password_step():
+    """A known name is asked for its password; an unknown one chooses a password."""
+    form = UsernameForm()
+    if not form.validate_on_submit():
+        return render_login(form, "username", 422)
+    user = User.find(form.username.data)
+    if user is None:
+        return render_login(SetPasswordForm(formdata=None, username=form.username.data), "new")
+    return render_login(PasswordForm(formdata=None, username=user.username), "password")
+
+
+def register():
+    """Make the account for a new name and log it in."""
+    form = SetPasswordForm()
+    if not form.validate_on_submit():
+        return render_login(form, "new", 422)
+    if User.find(form.username.data) is not None:
+        return name_taken(form.username.data)
+    user = User.register(form.username.data, form.password.data)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Someone registered the same name between our check and our insert.
+        db.session.rollback()
+        return name_taken(form.username.data)
+    return log_in(user)
+
+
+def name_taken(username):
+    """Send the visitor back to the first step, saying why."""
+    form = UsernameForm(formdata=None, username=username)
+    form.username.errors = [NAME_TAKEN]
+    return render_login(form, "username", 409)
+
+
+def authenticate():
+    """Check the password for a known name, refusing after too many failures."""
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return render_login(form, "password", 422)
+    key, address = name_key(form.username.data), request.remote_addr
+    wait = login_throttle.retry_after(key, address)
+    if wait:
+        form.password.errors = [f"Too many failed attempts. Try again in {wait} s."]
+        body, status = render_login(form, "password", 429)
+        return body, status, {"Retry-After": str(wait)}
+    user = User.find(form.username.data)
+    if user is None or not user.check_password(form.password.data):
+        login_throttle.record_failure(key, address)
+        form.password.errors = ["Wrong password."]
+        return render_login(form, "password", 401)
+    login_throttle.forget_failures(key)
+    return log_in(user)
+
+
+def log_in(user):
+    """Log the user in and go where they were heading."""
+    start_session(user)
+    return redirect_after_post(local_url_or(request.args.get("next"), url_for("rooms.lobby")))
+
+
+def start_session(user):
+    """Start a fresh session for the user."""
+    # A new session at login: nothing planted in the old one carries over.
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+def render_login(form, step, status=200):
+    """The login page, or just its form for htmx."""
+    return render("auth/login.html", "auth/_login_form.html", status, form=form, step=step)
+
+
+@bp.post("/logout/")
+@login_required
+def logout():
+    """End the session."""
+    logout_user()
+    session.clear()
+    return redirect_after_post(url_for("auth.login"))

@@ -1,0 +1,43 @@
+"""Error pages: a whole page for a browser, a fragment for htmx."""
+
+from flask import Blueprint
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from chatapp.extensions import db
+from chatapp.responses import render
+
+bp = Blueprint("errors", __name__)
+
+CSRF_MESSAGE = (
+    "This form is missing its security token or it has expired. "
+    "Reload the page and try again; nothing was changed."
+)
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error):
+    """Show an HTTP error with its own message."""
+    return render_error(error, error.description)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error):
+    """Explain a refused form in words a person can act on."""
+    return render_error(error, CSRF_MESSAGE)
+
+
+@bp.app_errorhandler(InternalServerError)
+def internal_error(error):
+    """Roll back whatever the failed request left half done."""
+    db.session.rollback()
+    return render_error(error, "Something went wrong on our side. Please try again.")
+
+
+def render_error(error, message):
+    """Render the error page or fragment, keeping headers such as Allow."""
+    body, status = render(
+        "errors/page.html", "errors/_error.html", error.code, error=error, message=message
+    )
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    return body, status, headers

@@ -1,0 +1,159 @@
+"""People: the directory, profiles, avatars, and editing or deleting my own account."""
+
+from flask import Blueprint, abort, current_app, flash, render_template, url_for
+from flask_login import current_user, login_required, logout_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from chatapp.blueprints.auth import start_session
+from chatapp.avatars import InvalidAvatar, reencode_avatar
+from chatapp.extensions import db
+from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
+from chatapp.models import User
+from chatapp.responses import redirect_after_post, render
+
+bp = Blueprint("users", __name__, url_prefix="/chat")
+
+NAME_TAKEN = "That name is taken."
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here is for logged-in users."""
+
+
+@bp.get("/users/")
+def directory():
+    """Everyone, by name."""
+    users = db.session.scalars(select(User).order_by(User.username_key))
+    return render_template("users/directory.html", users=users)
+
+
+@bp.get("/users/<username>/")
+def profile(username):
+    """One person's profile."""
+    return render_template("users/profile.html", user=get_user_or_404(username))
+
+
+@bp.get("/avatars/<int:user_id>/<digest>.webp")
+def avatar(user_id, digest):
+    """An avatar image; its URL changes with its content, so it is cached for good."""
+    user = db.session.get(User, user_id)
+    if user is None or user.avatar_digest != digest:
+        abort(404)
+    response = current_app.response_class(user.avatar, mimetype="image/webp")
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+@bp.route("/profile/", methods=("GET", "POST"))
+def edit_profile():
+    """Edit what others see of me."""
+    form = ProfileForm(obj=current_user)
+    if not form.validate_on_submit():
+        return render_profile_form(form)
+    other = User.find(form.username.data)
+    if other is not None and other.id != current_user.id:
+        form.username.errors = [NAME_TAKEN]
+        return render_profile_form(form)
+    try:
+        apply_profile(form, current_user)
+        db.session.commit()
+    except InvalidAvatar as error:
+        db.session.rollback()
+        form.avatar_file.errors = [str(error)]
+        return render_profile_form(form)
+    except IntegrityError:
+        db.session.rollback()
+        form.username.errors = [NAME_TAKEN]
+        return render_profile_form(form)
+    flash("Profile saved.")
+    return redirect_after_post(url_for("users.edit_profile"))
+
+
+def apply_profile(form, user):
+    """Copy the form onto the user, re-encoding any uploaded avatar."""
+    user.rename(form.username.data)
+    user.display_name = form.display_name.data or ""
+    user.email = form.email.data or ""
+    user.about = form.about.data or ""
+    if form.drop_avatar.data:
+        user.remove_avatar()
+    elif form.avatar_file.data:
+        config = current_app.config
+        user.set_avatar(
+            reencode_avatar(
+                form.avatar_file.data.stream,
+                size=config["AVATAR_SIZE"],
+                max_bytes=config["MAX_AVATAR_BYTES"],
+                max_pixels=config["MAX_AVATAR_PIXELS"],
+            )
+        )
+
+
+@bp.post("/profile/password")
+def change_password():
+    """Change my password; my other sessions end."""
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return render_password_form(form)
+    if not current_user.check_password(form.current_password.data):
+        form.current_password.errors = ["Wrong password."]
+        return render_password_form(form, 401)
+    current_user.set_password(form.password.data)
+    db.session.commit()
+    # The new nonce ended every session, this one included: start it again.
+    start_session(current_user)
+    flash("Password changed. Your other sessions were logged out.")
+    return redirect_after_post(url_for("users.edit_profile"))
+
+
+@bp.post("/profile/delete")
+def delete_account():
+    """Delete my account after one more look at the password."""
+    form = DeleteAccountForm()
+    if not form.validate_on_submit():
+        return render_delete_form(form)
+    if not current_user.check_password(form.confirm_password.data):
+        form.confirm_password.errors = ["Wrong password."]
+        return render_delete_form(form, 401)
+    user = current_user._get_current_object()
+    logout_user()
+    db.session.delete(user)
+    db.session.commit()
+    flash("Your account was deleted.")
+    return redirect_after_post(url_for("auth.login"))
+
+
+def get_user_or_404(username):
+    """The user with this name in any letter case, or 404."""
+    user = User.find(username)
+    if user is None:
+        abort(404)
+    return user
+
+
+def render_profile_form(form):
+    """The profile page, or just its details form for htmx."""
+    return render_profile_page("users/_profile_form.html", form, profile_form=form)
+
+
+def render_password_form(form, status=None):
+    """The profile page, or just its password form for htmx."""
+    return render_profile_page("users/_password_form.html", form, status, password_form=form)
+
+
+def render_delete_form(form, status=None):
+    """The profile page, or just its delete form for htmx."""
+    return render_profile_page("users/_delete_form.html", form, status, delete_form=form)
+
+
+def render_profile_page(fragment, form, status=None, **forms):
+    """Render the page with all three forms, the submitted one carrying its errors."""
+    forms.setdefault("profile_form", ProfileForm(formdata=None, obj=current_user))
+    forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("delete_form", DeleteAccountForm(formdata=None))
+    if status is None:
+        status = 422 if form.errors else 200
+    return render("users/profile_edit.html", fragment, status, **forms)

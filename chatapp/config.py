@@ -1,0 +1,28 @@
+"""Default configuration. Secrets never live here: see create_app and the README."""
+
+from datetime import timedelta
+
+# Names without a CHATAPP_ prefix are Flask's and its extensions' own settings.
+SQLALCHEMY_DATABASE_URI = None  # derived from DATABASE_URL or the instance folder
+DATABASE_URL = None
+REDIS_URL = None
+LOG_DIR = "logs"
+ALLOWED_ORIGINS = []
+HISTORY_SIZE = 30
+MAX_MESSAGE_LENGTH = 4000
+FLOOD_LIMIT = "10/10s"
+
+LOGIN_FAILURE_LIMIT_PER_USERNAME = "5/5minutes"
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20/5minutes"
+PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-* we trust
+
+AVATAR_SIZE = 300
+MAX_AVATAR_BYTES = 5 * 1024 * 1024
+MAX_AVATAR_PIXELS = 40_000_000
+MAX_CONTENT_LENGTH = MAX_AVATAR_BYTES + 64 * 1024
+
+WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: tabs stay open for days
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False  # also set per request when it came over HTTPS
+PERMANENT_SESSION_LIFETIME = timedelta(days=30)

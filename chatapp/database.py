@@ -1,0 +1,26 @@
+"""Engine tuning: SQLite waits for other writers instead of failing."""
+
+from sqlalchemy import event
+
+from chatapp.extensions import db
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def configure_engine(app):
+    """Turn on WAL, a busy timeout and foreign keys for every SQLite connection."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _tune_sqlite_connection)
+
+
+def _tune_sqlite_connection(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one writer writes; busy_timeout makes a second
+    # writer wait for the lock instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
