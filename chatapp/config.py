@@ -12,8 +12,8 @@ HISTORY_SIZE = 30
 MAX_MESSAGE_LENGTH = 4000
 FLOOD_LIMIT = "10/10s"
 
-LOGIN_FAILURE_LIMIT_PER_USERNAME = "5/5minutes"
-LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20/5minutes"
+LOGIN_FAILURE_LIMIT_PER_USERNAME = "5 per 5 minutes"
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20 per 5 minutes"
 PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-* we trust
 
 AVATAR_SIZE = 300

@@ -3,8 +3,8 @@
 import os
 import secrets
 
-from flask.sessions import SecureCookieSessionInterface
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 SECRET_KEY_FILE = "secret_key"

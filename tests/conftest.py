@@ -9,6 +9,7 @@ from chatapp import create_app
 from chatapp.extensions import db
 from tests.support import AuthActions
 
+
 def make_test_config(tmp_path, database_path):
     """The configuration every test app starts from."""
     return {
@@ -32,15 +33,28 @@ def migrated_database(tmp_path_factory):
 
 
 @pytest.fixture
-def app(tmp_path, migrated_database, monkeypatch):
-    """A fresh app on its own copy of the migrated database."""
+def make_app(tmp_path, migrated_database, monkeypatch):
+    """Build apps on copies of the migrated database, with extra configuration."""
     monkeypatch.setenv("CHATAPP_INSTANCE_PATH", str(tmp_path / "instance"))
-    database_path = tmp_path / "chatapp.sqlite"
-    shutil.copy(migrated_database, database_path)
-    app = create_app(make_test_config(tmp_path, database_path))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    apps = []
+
+    def make(**overrides):
+        database_path = tmp_path / f"chatapp{len(apps)}.sqlite"
+        shutil.copy(migrated_database, database_path)
+        app = create_app({**make_test_config(tmp_path, database_path), **overrides})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """A fresh app on its own copy of the migrated database."""
+    return make_app()
 
 
 @pytest.fixture

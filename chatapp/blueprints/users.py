@@ -5,8 +5,8 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from chatapp.blueprints.auth import start_session
 from chatapp.avatars import InvalidAvatar, reencode_avatar
+from chatapp.blueprints.auth import start_session
 from chatapp.extensions import db
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 from chatapp.models import User

@@ -1,0 +1,36 @@
+# chatapp: `make run` serves it, `make test` checks it, `make bench` measures it.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test bench lint clean
+
+run: $(VENV)/.requirements
+	$(BIN)/flask --app wsgi db upgrade
+	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py wsgi:app
+
+test: $(VENV)/.requirements-dev
+	$(BIN)/pytest
+
+lint: $(VENV)/.requirements-dev
+	$(BIN)/ruff check .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.requirements: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.requirements-dev: requirements-dev.txt $(VENV)/.requirements
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,23 @@
+"""Gunicorn settings for chatapp: `gunicorn --config deploy/gunicorn.conf.py wsgi:app`."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+# gevent: each WebSocket and event stream is a cheap greenlet, not a thread.
+worker_class = "gevent"
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
+
+# The in-process broker lives in one process, so one worker unless Redis is configured.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+
+# Never preload: gevent and background listener threads do not survive fork.
+preload_app = False
+graceful_timeout = 10
+timeout = 30
+accesslog = "-"
+errorlog = "-"
+
+# The control socket defaults to one fixed path per user, which two servers on one
+# machine would fight over; chatapp does not use it.
+control_socket_disable = True
