@@ -14,6 +14,7 @@ run: $(VENV)/.requirements
 	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.requirements-dev
+	scripts/install-test-services
 	$(BIN)/pytest
 
 lint: $(VENV)/.requirements-dev

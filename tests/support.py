@@ -1,6 +1,7 @@
 """Helpers for tests: fill in forms as a browser does, and log in through them."""
 
 import re
+import threading
 
 PASSWORD = "correct horse"
 CSRF_FIELD = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -42,3 +43,28 @@ class AuthActions:
     def logout(self):
         """Log out with the button in the navigation."""
         return submit(self._client, "/chat/room/", {}, action="/chat/logout/")
+
+
+def sign_up_at_once(app, username, tries=2):
+    """Several browsers submit the sign-up form for one name at the same instant."""
+    barrier = threading.Barrier(tries)
+    statuses = []
+
+    def sign_up():
+        client = app.test_client()
+        token = form_token(client, "/chat/login/")
+        data = {
+            "csrf_token": token,
+            "username": username,
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        }
+        barrier.wait()
+        statuses.append(client.post("/chat/login/", data=data).status_code)
+
+    threads = [threading.Thread(target=sign_up) for _ in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from chatapp.extensions import db
 from chatapp.models import User
-from tests.support import PASSWORD, AuthActions, form_token, submit
+from tests.support import PASSWORD, AuthActions, form_token, sign_up_at_once, submit
 
 HTMX = {"HX-Request": "true"}
 
@@ -300,3 +300,8 @@ def test_csrf_header_from_htmx_is_accepted(client, auth):
     response = client.post("/chat/logout/", headers={**HTMX, "X-CSRFToken": token})
     assert response.headers["HX-Redirect"] == "/chat/login/"
     assert client.get("/chat/room/").status_code == 302
+
+
+def test_two_sign_ups_of_one_name_at_once_make_one_account(app):
+    assert sign_up_at_once(app, "racer", tries=4) == [303, 409, 409, 409]
+    assert users_named(app, "racer") == 1

@@ -1,0 +1,72 @@
+"""The same accounts on PostgreSQL: migrations, case-insensitive names, concurrent sign-ups."""
+
+import uuid
+
+import flask_migrate
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from chatapp import create_app
+from chatapp.extensions import db
+from chatapp.models import User
+from tests.services import postgresql_server
+from tests.support import PASSWORD, AuthActions, sign_up_at_once
+
+
+@pytest.fixture(scope="module")
+def postgresql_url():
+    """A PostgreSQL server for this module."""
+    with postgresql_server() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_app(postgresql_url, tmp_path, monkeypatch):
+    """An app on a fresh, migrated PostgreSQL database."""
+    name = f"chat_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgresql_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    monkeypatch.setenv("CHATAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "DATABASE_URL": postgresql_url.rsplit("/", 1)[0] + f"/{name}",
+            "LOG_DIR": str(tmp_path / "logs"),
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_app_uses_psycopg_on_postgresql(pg_app):
+    with pg_app.app_context():
+        assert db.engine.dialect.name == "postgresql"
+        assert db.engine.dialect.driver == "psycopg"
+
+
+def test_migrations_match_the_models_on_postgresql(pg_app):
+    with pg_app.app_context(), db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+
+
+def test_sign_up_and_log_in_on_postgresql(pg_app):
+    client = pg_app.test_client()
+    auth = AuthActions(client)
+    assert auth.signup("Мария").status_code == 303
+    auth.logout()
+    assert auth.login("МАРИЯ").status_code == 303
+    assert "Hello, Мария" in client.get("/chat/room/").get_data(as_text=True)
+    with pg_app.app_context():
+        assert User.find("мария").check_password(PASSWORD)
+
+
+def test_two_sign_ups_of_one_name_at_once_make_one_account_on_postgresql(pg_app):
+    assert sign_up_at_once(pg_app, "Racer", tries=4) == [303, 409, 409, 409]
+    with pg_app.app_context():
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 1
