@@ -20,10 +20,10 @@ def valid_name(form, field):
         raise ValidationError(str(error)) from None
 
 
-def new_password_fields():
+def new_password_fields(label="Password"):
     """A password typed twice, for a new account or a changed password."""
     password = PasswordField(
-        "Password",
+        label,
         validators=[
             InputRequired(),
             Length(
@@ -34,7 +34,7 @@ def new_password_fields():
         ],
     )
     confirm = PasswordField(
-        "Password again",
+        f"{label} again",
         validators=[InputRequired(), EqualTo("password", message="The passwords differ.")],
     )
     return password, confirm
@@ -85,7 +85,7 @@ class ChangePasswordForm(FlaskForm):
     """A new password, given the current one."""
 
     current_password = PasswordField("Current password", validators=[InputRequired()])
-    password, password_confirm = new_password_fields()
+    password, password_confirm = new_password_fields("New password")
 
 
 class DeleteAccountForm(FlaskForm):
