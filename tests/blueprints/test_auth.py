@@ -1,5 +1,7 @@
 """Logging in by username first, signing up, logging out, and what protects them."""
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -305,3 +307,12 @@ def test_csrf_header_from_htmx_is_accepted(client, auth):
 def test_two_sign_ups_of_one_name_at_once_make_one_account(app):
     assert sign_up_at_once(app, "racer", tries=4) == [303, 409, 409, 409]
     assert users_named(app, "racer") == 1
+
+
+def test_a_form_left_open_for_days_still_submits(client, monkeypatch):
+    token = form_token(client, "/chat/login/")
+    two_days_later = time.time() + 2 * 24 * 3600
+    monkeypatch.setattr(time, "time", lambda: two_days_later)
+    data = {"csrf_token": token, "username": "alice"}
+    data.update(password=PASSWORD, password_confirm=PASSWORD)
+    assert client.post("/chat/login/", data=data).status_code == 303
