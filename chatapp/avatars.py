@@ -4,6 +4,10 @@ import io
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+# The formats the upload form names; anything else (EPS would run Ghostscript) is refused.
+READABLE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
+TOO_MANY_PIXELS = "That image has too many pixels."
+
 
 class InvalidAvatar(ValueError):
     """An upload that is not an image we can use; its message says why."""
@@ -13,15 +17,25 @@ def reencode_avatar(stream, *, size, max_bytes, max_pixels):
     """Return the uploaded image resized to fit size x size and encoded as WebP."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise InvalidAvatar(f"That image is over {max_bytes // (1024 * 1024)} MB.")
+        raise InvalidAvatar(f"That image is over {readable_size(max_bytes)}.")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=READABLE_FORMATS) as image:
             # Checked before decoding, so a small file cannot expand into gigabytes.
             if image.width * image.height > max_pixels:
-                raise InvalidAvatar("That image has too many pixels.")
+                raise InvalidAvatar(TOO_MANY_PIXELS)
             return _fit_and_encode(image, size)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError):
+    except Image.DecompressionBombError:
+        raise InvalidAvatar(TOO_MANY_PIXELS) from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise InvalidAvatar("That file is not an image we can read.") from None
+
+
+def readable_size(size):
+    """A byte count as people write it: 5 MB, 1.5 KB, 900 bytes."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{round(size / scale, 1):g} {unit}"
+    return f"{size} bytes"
 
 
 def _fit_and_encode(image, size):

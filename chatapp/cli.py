@@ -1,6 +1,7 @@
 """Command-line tasks: flask --app wsgi <command>."""
 
 import click
+from flask.cli import with_appcontext
 
 from chatapp.extensions import db
 from chatapp.forms import MIN_PASSWORD_LENGTH
@@ -16,6 +17,7 @@ def register(app):
 @click.command("create-admin")
 @click.argument("username")
 @click.option("--password", help="For a new user; asked for when not given.")
+@with_appcontext
 def create_admin(username, password):
     """Make USERNAME an admin, creating the account if it does not exist."""
     try:

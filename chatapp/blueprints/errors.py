@@ -1,9 +1,10 @@
 """Error pages: a whole page for a browser, a fragment for htmx."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
+from chatapp.avatars import readable_size
 from chatapp.extensions import db
 from chatapp.responses import render
 
@@ -25,6 +26,14 @@ def http_error(error):
 def csrf_error(error):
     """Explain a refused form in words a person can act on."""
     return render_error(error, CSRF_MESSAGE)
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    """Say how big an upload may be; the only uploads are avatars."""
+    limit = readable_size(current_app.config["MAX_AVATAR_BYTES"])
+    message = f"That upload is too large: images of up to {limit} are accepted."
+    return render_error(error, f"{message} Nothing was changed.")
 
 
 @bp.app_errorhandler(InternalServerError)

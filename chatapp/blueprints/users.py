@@ -75,8 +75,10 @@ def edit_profile():
 def apply_profile(form, user):
     """Copy the form onto the user, re-encoding any uploaded avatar."""
     user.rename(form.username.data)
-    user.display_name = form.display_name.data or ""
-    user.email = form.email.data or ""
+    # Stripped: a display name of spaces would show as nothing, and "$" in the email
+    # pattern lets a trailing newline through.
+    user.display_name = (form.display_name.data or "").strip()
+    user.email = (form.email.data or "").strip()
     user.about = form.about.data or ""
     if form.drop_avatar.data:
         user.remove_avatar()
@@ -103,8 +105,9 @@ def change_password():
         return render_password_form(form, 401)
     current_user.set_password(form.password.data)
     db.session.commit()
-    # The new nonce ended every session, this one included: start it again.
-    start_session(current_user)
+    # The new nonce ended every session, this one included: start it again. The real
+    # object, not the current_user proxy, or current_user would end up pointing at itself.
+    start_session(current_user._get_current_object())
     flash("Password changed. Your other sessions were logged out.")
     return redirect_after_post(url_for("users.edit_profile"))
 
