@@ -26,13 +26,20 @@ def create_admin(username, password):
         raise click.BadParameter(str(error), param_hint="USERNAME") from None
     user = User.find(username)
     if user is None:
-        password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise click.BadParameter(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-        user = User.register(username, password)
-        action = "Created admin"
+        user = User.register(username, new_password(password))
+        message = f"Created admin: {user.username}"
     else:
-        action = "Promoted to admin"
+        message = f"Promoted to admin: {user.username}"
+        if password:
+            message += "\nThe existing password was left unchanged."
     user.promote_to_admin()
     db.session.commit()
-    click.echo(f"{action}: {user.username}")
+    click.echo(message)
+
+
+def new_password(password):
+    """The given password, or one asked for twice; refused when too short."""
+    password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    return password

@@ -19,7 +19,6 @@ PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-* we tr
 AVATAR_SIZE = 300
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
 MAX_AVATAR_PIXELS = 40_000_000
-MAX_CONTENT_LENGTH = MAX_AVATAR_BYTES + 64 * 1024
 
 WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: tabs stay open for days
 SESSION_COOKIE_HTTPONLY = True

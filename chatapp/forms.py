@@ -12,6 +12,11 @@ MAX_PASSWORD_LENGTH = 1024
 AVATAR_EXTENSIONS = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"]
 
 
+def strip(value):
+    """Drop surrounding whitespace, so a field of spaces counts as empty."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def valid_name(form, field):
     """Check a name against the naming rule and keep its normalised form."""
     try:
@@ -64,13 +69,16 @@ class ProfileForm(FlaskForm):
     """What others see of me."""
 
     username = StringField("Username", validators=[valid_name])
-    display_name = StringField("Display name", validators=[Optional(), Length(max=64)])
+    display_name = StringField(
+        "Display name", filters=[strip], validators=[Optional(), Length(max=64)]
+    )
     email = StringField(
         "Email",
+        filters=[strip],
         validators=[
             Optional(),
             Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="That is not an email address."),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z", message="That is not an email address."),
         ],
     )
     about = TextAreaField("About me", validators=[Optional(), Length(max=2000)])

@@ -8,6 +8,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 SECRET_KEY_FILE = "secret_key"
+FORM_OVERHEAD_BYTES = 64 * 1024  # the fields and multipart framing around an avatar
 
 
 def resolve(app):
@@ -18,6 +19,7 @@ def resolve(app):
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     config["LOG_DIR"] = os.path.join(project_root(app), config["LOG_DIR"])
     config["ALLOWED_ORIGINS"] = origin_list(config["ALLOWED_ORIGINS"])
+    config["MAX_CONTENT_LENGTH"] = config["MAX_AVATAR_BYTES"] + FORM_OVERHEAD_BYTES
     os.makedirs(config["LOG_DIR"], exist_ok=True)
     app.session_interface = HttpsAwareSessionInterface()
     if config["PROXY_COUNT"]:

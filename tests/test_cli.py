@@ -68,6 +68,14 @@ def test_create_admin_promotes_an_existing_user_without_asking(app, client, auth
     assert user_count(app) == 1
 
 
+def test_create_admin_says_it_keeps_an_existing_users_password(app, auth, runner):
+    auth.signup("alice")
+    result = runner.invoke(args=["create-admin", "alice", "--password", ADMIN_PASSWORD])
+    assert result.exit_code == 0, result.output
+    assert "The existing password was left unchanged." in result.output
+    assert stored_user(app, "alice").check_password(PASSWORD)
+
+
 def test_create_admin_stores_the_name_in_nfc(app, runner):
     decomposed = "Йоко".replace("Й", "И\u0306")
     result = runner.invoke(args=["create-admin", decomposed, "--password", ADMIN_PASSWORD])

@@ -108,3 +108,9 @@ def test_the_log_folder_is_created(instance, tmp_path, monkeypatch):
 def test_a_relative_log_folder_is_relative_to_the_project(instance):
     app = create_app()
     assert app.config["LOG_DIR"] == os.path.join(os.path.dirname(app.root_path), "logs")
+
+
+def test_the_request_size_cap_follows_the_avatar_cap(instance, monkeypatch):
+    monkeypatch.setenv("CHATAPP_MAX_AVATAR_BYTES", "1048576")
+    config = create_app().config
+    assert 1048576 < config["MAX_CONTENT_LENGTH"] <= 1048576 + 64 * 1024

@@ -1,6 +1,7 @@
 """Logging in by username first, and logging out."""
 
 import hmac
+from typing import NamedTuple
 
 from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -83,19 +84,39 @@ def authenticate():
     form = PasswordForm()
     if not form.validate_on_submit():
         return render_login(form, "password", 422)
-    key, address = name_key(form.username.data), request.remote_addr
-    wait = login_throttle.retry_after(key, address)
-    if wait:
-        form.password.errors = [f"Too many failed attempts. Try again in {wait} s."]
-        body, status = render_login(form, "password", 429)
-        return body, status, {"Retry-After": str(wait)}
     user = User.find(form.username.data)
-    if user is None or not user.check_password(form.password.data):
-        login_throttle.record_failure(key, address)
-        form.password.errors = ["Wrong password."]
-        return render_login(form, "password", 401)
-    login_throttle.forget_failures(key)
+    refusal = password_refusal(name_key(form.username.data), user, form.password.data)
+    if refusal:
+        form.password.errors = [refusal.message]
+        return refusal.answer(render_login(form, "password"))
     return log_in(user)
+
+
+class Refusal(NamedTuple):
+    """Why a password was not accepted, and the status that says so."""
+
+    message: str
+    status: int
+    retry_after: int = 0
+
+    def answer(self, rendered):
+        """The rendered form with this refusal's status and Retry-After."""
+        body, _ = rendered
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+        return body, self.status, headers
+
+
+def password_refusal(username_key, user, password):
+    """Refuse a wrong password, or any once too many have failed; None if it is right."""
+    address = request.remote_addr
+    wait = login_throttle.retry_after(username_key, address)
+    if wait:
+        return Refusal(f"Too many failed attempts. Try again in {wait} s.", 429, wait)
+    if user is None or not user.check_password(password):
+        login_throttle.record_failure(username_key, address)
+        return Refusal("Wrong password.", 401)
+    login_throttle.forget_failures(username_key)
+    return None
 
 
 def log_in(user):

@@ -1,12 +1,12 @@
 """People: the directory, profiles, avatars, and editing or deleting my own account."""
 
-from flask import Blueprint, abort, current_app, flash, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, render_template, session, url_for
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from chatapp.avatars import InvalidAvatar, reencode_avatar
-from chatapp.blueprints.auth import start_session
+from chatapp.blueprints.auth import password_refusal, start_session
 from chatapp.extensions import db
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 from chatapp.models import User
@@ -75,10 +75,8 @@ def edit_profile():
 def apply_profile(form, user):
     """Copy the form onto the user, re-encoding any uploaded avatar."""
     user.rename(form.username.data)
-    # Stripped: a display name of spaces would show as nothing, and "$" in the email
-    # pattern lets a trailing newline through.
-    user.display_name = (form.display_name.data or "").strip()
-    user.email = (form.email.data or "").strip()
+    user.display_name = form.display_name.data or ""
+    user.email = form.email.data or ""
     user.about = form.about.data or ""
     if form.drop_avatar.data:
         user.remove_avatar()
@@ -100,9 +98,10 @@ def change_password():
     form = ChangePasswordForm()
     if not form.validate_on_submit():
         return render_password_form(form)
-    if not current_user.check_password(form.current_password.data):
-        form.current_password.errors = ["Wrong password."]
-        return render_password_form(form, 401)
+    refusal = my_password_refusal(form.current_password.data)
+    if refusal:
+        form.current_password.errors = [refusal.message]
+        return refusal.answer(render_password_form(form))
     current_user.set_password(form.password.data)
     db.session.commit()
     # The new nonce ended every session, this one included: start it again. The real
@@ -118,15 +117,22 @@ def delete_account():
     form = DeleteAccountForm()
     if not form.validate_on_submit():
         return render_delete_form(form)
-    if not current_user.check_password(form.confirm_password.data):
-        form.confirm_password.errors = ["Wrong password."]
-        return render_delete_form(form, 401)
+    refusal = my_password_refusal(form.confirm_password.data)
+    if refusal:
+        form.confirm_password.errors = [refusal.message]
+        return refusal.answer(render_delete_form(form))
     user = current_user._get_current_object()
     logout_user()
+    session.clear()
     db.session.delete(user)
     db.session.commit()
     flash("Your account was deleted.")
     return redirect_after_post(url_for("auth.login"))
+
+
+def my_password_refusal(password):
+    """Check my own password, counted like a login so that it cannot be guessed."""
+    return password_refusal(current_user.username_key, current_user, password)
 
 
 def get_user_or_404(username):

@@ -620,6 +620,30 @@ def test_changing_my_password_logs_this_session_in_as_the_real_user(app, client,
     assert logged_in == ["alice"]
 
 
+@pytest.mark.parametrize(
+    ("check_password", "form_id"),
+    [
+        (lambda c, password: change_password(c, password, NEW_PASSWORD), "password-form"),
+        (lambda c, password: delete_account(c, password), "delete-form"),
+    ],
+    ids=["change password", "delete account"],
+)
+def test_guessing_my_password_from_a_session_is_limited_like_logging_in(
+    app, client, auth, check_password, form_id
+):
+    auth.signup("alice")
+    for _ in range(5):
+        assert check_password(client, "a guess").status_code == 401
+    response = check_password(client, PASSWORD)
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 300
+    page = text(response)
+    assert f'id="{form_id}"' in page
+    assert "Too many failed attempts. Try again in" in page
+    assert stored_user(app, "alice").check_password(PASSWORD)
+    assert AuthActions(app.test_client()).login("alice").status_code == 429
+
+
 # Deleting my account
 
 
