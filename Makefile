@@ -1,4 +1,4 @@
-# chatapp: `make run` serves it, `make test` checks it, `make bench` measures it.
+# chatapp: `make run` serves it, `make test` checks it.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench lint clean
+.PHONY: run test lint clean
 
 run: $(VENV)/.requirements
 	$(BIN)/flask --app wsgi db upgrade

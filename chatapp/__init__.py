@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from chatapp import cli, database, settings
+from chatapp import cli, database, headers, settings
 from chatapp.blueprints import auth, errors, rooms, users
 from chatapp.extensions import csrf, db, login_manager, login_throttle, migrate
 
@@ -29,6 +29,7 @@ def create_app(test_config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
     login_throttle.init_app(app)
+    headers.init_app(app)
 
     for blueprint in (auth.bp, rooms.bp, users.bp, errors.bp):
         app.register_blueprint(blueprint)
