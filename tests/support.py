@@ -3,7 +3,11 @@
 import re
 import threading
 
+from chatapp.extensions import db
+from chatapp.models import User
+
 PASSWORD = "correct horse"
+HTMX = {"HX-Request": "true"}
 CSRF_FIELD = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
@@ -68,3 +72,17 @@ def sign_up_at_once(app, username, tries=2):
     for thread in threads:
         thread.join()
     return sorted(statuses)
+
+
+def text(response):
+    """What the browser shows for a response."""
+    return response.get_data(as_text=True)
+
+
+def stored_user(app, username):
+    """The user as the database holds it now, or None."""
+    with app.app_context():
+        user = User.find(username)
+        if user is not None:
+            db.session.expunge(user)
+        return user

@@ -5,18 +5,9 @@ import pytest
 from chatapp.extensions import db
 from chatapp.models import User
 from chatapp.names import NAME_RULE
-from tests.support import PASSWORD, AuthActions
+from tests.support import PASSWORD, AuthActions, stored_user
 
 ADMIN_PASSWORD = "pw12345678"
-
-
-def stored_user(app, username):
-    """The user as the database holds it now, or None."""
-    with app.app_context():
-        user = User.find(username)
-        if user is not None:
-            db.session.expunge(user)
-        return user
 
 
 def user_count(app):

@@ -7,9 +7,7 @@ from sqlalchemy import select
 
 from chatapp.extensions import db
 from chatapp.models import User
-from tests.support import PASSWORD, AuthActions, form_token, sign_up_at_once, submit
-
-HTMX = {"HX-Request": "true"}
+from tests.support import HTMX, PASSWORD, AuthActions, form_token, sign_up_at_once, submit
 
 
 def users_named(app, username):

@@ -6,9 +6,7 @@ from flask import abort
 from chatapp.blueprints.errors import CSRF_MESSAGE
 from chatapp.extensions import db
 from chatapp.models import User
-from tests.support import PASSWORD, AuthActions
-
-HTMX = {"HX-Request": "true"}
+from tests.support import HTMX, PASSWORD, AuthActions, text
 
 
 @pytest.fixture
@@ -34,11 +32,6 @@ def failing_app(make_app):
         db.session.flush()
 
     return failing_app
-
-
-def text(response):
-    """What the browser shows for a response."""
-    return response.get_data(as_text=True)
 
 
 def test_an_unknown_page_is_a_whole_404_page(client):

@@ -12,9 +12,8 @@ from PIL import Image
 from chatapp.extensions import db
 from chatapp.models import User
 from chatapp.names import NAME_RULE
-from tests.support import PASSWORD, AuthActions, form_token, submit
+from tests.support import HTMX, PASSWORD, AuthActions, form_token, stored_user, submit, text
 
-HTMX = {"HX-Request": "true"}
 NEW_PASSWORD = "battery staple"
 AVATAR_URL = re.compile(r'src="(/chat/avatars/\d+/[0-9a-f]{16}\.webp)"')
 SCRIPT = "<script>alert(1)</script>"
@@ -26,20 +25,6 @@ def sign_up(app, username, password=PASSWORD):
     client = app.test_client()
     assert AuthActions(client).signup(username, password).status_code == 303
     return client
-
-
-def text(response):
-    """What the browser shows for a response."""
-    return response.get_data(as_text=True)
-
-
-def stored_user(app, username):
-    """The user as the database holds it now, or None."""
-    with app.app_context():
-        user = User.find(username)
-        if user is not None:
-            db.session.expunge(user)
-        return user
 
 
 def image_file(width=40, height=20, image_format="PNG", mode="RGB", color="teal"):
