@@ -2,23 +2,21 @@
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
 
+from tests.services import free_port
+from tests.support import CSRF_FIELD, PASSWORD
+
 PROJECT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 90
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_page(url, server, deadline):
@@ -78,3 +76,20 @@ def test_make_run_serves_the_login_page_on_a_fresh_instance(make_run, tmp_path):
         tables = {row[0] for row in database.execute("SELECT name FROM sqlite_master")}
     assert "users" in tables
     assert "alembic_version" in tables
+
+
+def test_a_browser_signs_up_through_the_real_server(make_run):
+    base_url, server = make_run
+    wait_for_page(f"{base_url}/chat/login/", server, time.monotonic() + STARTUP_SECONDS)
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with browser.open(f"{base_url}/chat/login/") as response:
+        token = CSRF_FIELD.search(response.read().decode()).group(1)
+    form = {
+        "csrf_token": token,
+        "username": "Мария",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
+    with browser.open(f"{base_url}/chat/login/", urllib.parse.urlencode(form).encode()) as lobby:
+        assert lobby.url == f"{base_url}/chat/room/"
+        assert "Hello, Мария" in lobby.read().decode()

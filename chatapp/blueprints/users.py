@@ -148,21 +148,20 @@ def render_profile_form(form):
     return render_profile_page("users/_profile_form.html", form, profile_form=form)
 
 
-def render_password_form(form, status=None):
+def render_password_form(form):
     """The profile page, or just its password form for htmx."""
-    return render_profile_page("users/_password_form.html", form, status, password_form=form)
+    return render_profile_page("users/_password_form.html", form, password_form=form)
 
 
-def render_delete_form(form, status=None):
+def render_delete_form(form):
     """The profile page, or just its delete form for htmx."""
-    return render_profile_page("users/_delete_form.html", form, status, delete_form=form)
+    return render_profile_page("users/_delete_form.html", form, delete_form=form)
 
 
-def render_profile_page(fragment, form, status=None, **forms):
+def render_profile_page(fragment, form, **forms):
     """Render the page with all three forms, the submitted one carrying its errors."""
     forms.setdefault("profile_form", ProfileForm(formdata=None, obj=current_user))
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
     forms.setdefault("delete_form", DeleteAccountForm(formdata=None))
-    if status is None:
-        status = 422 if form.errors else 200
+    status = 422 if form.errors else 200
     return render("users/profile_edit.html", fragment, status, **forms)
