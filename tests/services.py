@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -76,3 +77,34 @@ def _run(prefix, *command):
     result = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"{command[0]} failed:\n{result.stdout}\n{result.stderr}")
+
+
+@contextlib.contextmanager
+def redis_server():
+    """Run a throwaway Redis on loopback, with nothing saved to disk; yield its URL."""
+    program = shutil.which("redis-server")
+    if not program:
+        unavailable("redis-server is not installed")
+    port = free_port()
+    arguments = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(
+        [program, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        _wait_for_port(port, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_for_port(port, process, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {seconds} s")
