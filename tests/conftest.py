@@ -1,5 +1,6 @@
 """Fixtures shared by every test: an app on a migrated SQLite file, clients, logins."""
 
+import os
 import shutil
 
 import flask_migrate
@@ -20,22 +21,38 @@ def make_test_config(tmp_path, database_path):
     }
 
 
+def isolate_environment(monkeypatch, instance_path):
+    """Keep the developer's CHATAPP_* variables and instance folder out of a test."""
+    for name in [name for name in os.environ if name.startswith("CHATAPP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CHATAPP_INSTANCE_PATH", str(instance_path))
+
+
+@pytest.fixture(autouse=True)
+def instance(tmp_path, monkeypatch):
+    """Every test gets an empty instance folder and no CHATAPP_* settings of its own."""
+    path = tmp_path / "instance"
+    isolate_environment(monkeypatch, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory):
     """A SQLite file brought up to date by the migrations, copied for each test."""
     folder = tmp_path_factory.mktemp("template")
     path = folder / "chatapp.sqlite"
-    app = create_app(make_test_config(folder, path))
-    with app.app_context():
-        flask_migrate.upgrade()
-        db.engine.dispose()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_environment(monkeypatch, folder / "instance")
+        app = create_app(make_test_config(folder, path))
+        with app.app_context():
+            flask_migrate.upgrade()
+            db.engine.dispose()
     return path
 
 
 @pytest.fixture
-def make_app(tmp_path, migrated_database, monkeypatch):
+def make_app(tmp_path, migrated_database):
     """Build apps on copies of the migrated database, with extra configuration."""
-    monkeypatch.setenv("CHATAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     apps = []
 
     def make(**overrides):

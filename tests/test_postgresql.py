@@ -23,12 +23,11 @@ def postgresql_url():
 
 
 @pytest.fixture
-def pg_app(postgresql_url, tmp_path, monkeypatch):
+def pg_app(postgresql_url, tmp_path):
     """An app on a fresh, migrated PostgreSQL database."""
     name = f"chat_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgresql_url, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    monkeypatch.setenv("CHATAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(
         {
             "TESTING": True,

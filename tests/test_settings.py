@@ -8,17 +8,6 @@ import pytest
 from chatapp import create_app
 
 
-@pytest.fixture
-def instance(tmp_path, monkeypatch):
-    """An empty instance folder for apps built in the test."""
-    path = tmp_path / "instance"
-    monkeypatch.setenv("CHATAPP_INSTANCE_PATH", str(path))
-    for name in list(os.environ):
-        if name.startswith("CHATAPP_") and name != "CHATAPP_INSTANCE_PATH":
-            monkeypatch.delenv(name)
-    return path
-
-
 def write_instance_config(instance, text):
     instance.mkdir(exist_ok=True)
     (instance / "config.py").write_text(text)
