@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, render_template, session
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import undefer
 
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
@@ -39,7 +40,7 @@ def profile(username):
 @bp.get("/avatars/<int:user_id>/<digest>.webp")
 def avatar(user_id, digest):
     """An avatar image; its URL changes with its content, so it is cached for good."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id, options=[undefer(User.avatar)])
     if user is None or user.avatar_digest != digest:
         abort(404)
     response = current_app.response_class(user.avatar, mimetype="image/webp")
