@@ -5,7 +5,7 @@ import os
 from flask import Flask
 
 from chatapp import cli, database, headers, settings
-from chatapp.blueprints import auth, errors, rooms, users
+from chatapp.blueprints import auth, chat, errors, invitations, rooms, users
 from chatapp.extensions import csrf, db, login_manager, login_throttle, migrate
 
 
@@ -31,7 +31,7 @@ def create_app(test_config=None):
     login_throttle.init_app(app)
     headers.init_app(app)
 
-    for blueprint in (auth.bp, rooms.bp, users.bp, errors.bp):
+    for blueprint in (auth.bp, rooms.bp, chat.bp, invitations.bp, users.bp, errors.bp):
         app.register_blueprint(blueprint)
     cli.register(app)
     return app

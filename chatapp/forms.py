@@ -1,10 +1,21 @@
-"""Forms for accounts and profiles; Flask-WTF adds the CSRF token to each."""
+"""Forms for accounts, profiles and rooms; Flask-WTF adds the CSRF token to each."""
+
+import re
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
+from chatapp.models import PRIVATE, PUBLIC
 from chatapp.names import InvalidName, normalise_name
 
 MIN_PASSWORD_LENGTH = 8
@@ -100,3 +111,61 @@ class DeleteAccountForm(FlaskForm):
     """Deleting the account asks for the password once more."""
 
     confirm_password = PasswordField("Password", validators=[InputRequired()])
+
+
+VISIBILITY_CHOICES = [
+    SelectChoice(PRIVATE, "Private: invited people only"),
+    SelectChoice(PUBLIC, "Public: anyone here can join"),
+]
+
+
+class NameListField(StringField):
+    """Names separated by spaces or commas, checked and kept as a list."""
+
+    def process_formdata(self, valuelist):
+        """Split what was typed; each name is checked by valid_names."""
+        raw = valuelist[0] if valuelist else ""
+        self.data = [name for name in re.split(r"[\s,]+", raw) if name]
+
+    def _value(self):
+        return ", ".join(self.data or [])
+
+
+def valid_names(form, field):
+    """Check every name against the naming rule; keep them normalised, once each."""
+    names = []
+    for raw in field.data or []:
+        try:
+            name = normalise_name(raw.removeprefix("@"))
+        except InvalidName as error:
+            raise ValidationError(f"{raw}: {error}") from None
+        if name not in names:
+            names.append(name)
+    field.data = names
+
+
+class RoomForm(FlaskForm):
+    """A new room, and who to invite into it at once."""
+
+    name = StringField("Room name", validators=[valid_name])
+    visibility = RadioField("Who can join", choices=VISIBILITY_CHOICES, default=PRIVATE)
+    invite = NameListField("Invite", validators=[valid_names])
+
+
+class RoomSettingsForm(FlaskForm):
+    """A room's name and visibility, as its owner changes them."""
+
+    name = StringField("Room name", validators=[valid_name])
+    visibility = RadioField("Who can join", choices=VISIBILITY_CHOICES)
+
+
+class InviteForm(FlaskForm):
+    """Invite one person by username."""
+
+    username = StringField("Invite by username", validators=[valid_name])
+
+
+class DeleteRoomForm(FlaskForm):
+    """Deleting a room asks for its name, typed out."""
+
+    confirm_name = StringField("Type the room's name to confirm", validators=[InputRequired()])

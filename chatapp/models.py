@@ -5,12 +5,30 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import LargeBinary, String, Text, select
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    and_,
+    exists,
+    false,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from chatapp.extensions import db
 from chatapp.names import name_key, normalise_name
+
+PRIVATE, PUBLIC = "private", "public"
+VISIBILITIES = (PRIVATE, PUBLIC)
+OWNER, MEMBER = "owner", "member"
+PENDING, ACCEPTED, DECLINED, REVOKED = "pending", "accepted", "declined", "revoked"
 
 
 def utcnow():
@@ -100,3 +118,274 @@ class User(UserMixin, db.Model):
     def promote_to_admin(self):
         """Let this user do on every room what its owner can."""
         self.is_admin = True
+
+
+class RoomRefusal(Exception):
+    """Something a user asked of a room that cannot be done; the message says why."""
+
+    def __init__(self, message, status=409):
+        super().__init__(message)
+        self.status = status
+
+
+class Room(db.Model):
+    """A place to talk: a named room, or the direct conversation of two people."""
+
+    __tablename__ = "rooms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A direct conversation is named "@<id>-<id>": outside the room-name rule, so it
+    # can never clash with a room, and unique per pair through name_key.
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(256), unique=True)
+    visibility: Mapped[str] = mapped_column(String(16), default=PRIVATE)
+    is_direct: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list["Membership"]] = relationship(
+        back_populates="room", passive_deletes=True, order_by="Membership.joined_at"
+    )
+
+    def __repr__(self):
+        return f"<Room {self.name}>"
+
+    @classmethod
+    def create(cls, name, owner, visibility=PRIVATE):
+        """Add a new room with its owner as the first member to the session."""
+        room = cls(visibility=visibility)
+        room.rename(name)
+        db.session.add(room)
+        room.memberships.append(Membership(user=owner, role=OWNER))
+        return room
+
+    @classmethod
+    def joined_by(cls, user):
+        """Rooms the user is a member of."""
+        return select(cls).join(Membership).where(Membership.user_id == user.id)
+
+    @classmethod
+    def open_to(cls, user):
+        """Rooms the user may open: theirs, public ones, ones they are invited to.
+
+        An admin opens every room, direct conversations between others aside.
+        """
+        is_member = exists().where(Membership.room_id == cls.id, Membership.user_id == user.id)
+        is_invited = exists().where(
+            Invitation.room_id == cls.id,
+            Invitation.invitee_id == user.id,
+            Invitation.status == PENDING,
+        )
+        may_look = or_(cls.visibility == PUBLIC, is_invited, true() if user.is_admin else false())
+        return select(cls).where(or_(is_member, and_(~cls.is_direct, may_look)))
+
+    @classmethod
+    def managed_by(cls, user):
+        """Rooms the user may rename, invite to, clear out and delete."""
+        if user.is_admin:
+            return select(cls).where(~cls.is_direct)
+        return cls.joined_by(user).where(Membership.role == OWNER, ~cls.is_direct)
+
+    @classmethod
+    def find(cls, name):
+        """Return the room with this name in any letter case, or None."""
+        return db.session.scalar(select(cls).where(cls.named(name)))
+
+    @classmethod
+    def named(cls, name):
+        """Narrow a query of rooms to the one with this name in any letter case."""
+        return cls.name_key == name_key(name)
+
+    @classmethod
+    def direct_between(cls, one, other):
+        """Return the direct conversation of two users, or None."""
+        return db.session.scalar(select(cls).where(cls.name_key == direct_name(one, other)))
+
+    @classmethod
+    def start_direct(cls, one, other):
+        """Add the direct conversation of two users to the session."""
+        room = cls(name=direct_name(one, other), is_direct=True)
+        room.name_key = room.name
+        db.session.add(room)
+        room.memberships.extend([Membership(user=one), Membership(user=other)])
+        return room
+
+    @property
+    def is_public(self):
+        """Whether anyone logged in may see and join the room."""
+        return self.visibility == PUBLIC
+
+    @property
+    def owner(self):
+        """The member who owns the room, or None (a direct conversation, a deleted owner)."""
+        return next((m.user for m in self.memberships if m.role == OWNER), None)
+
+    def membership_of(self, user):
+        """The user's membership of this room, or None."""
+        return db.session.scalar(
+            select(Membership).where(Membership.room_id == self.id, Membership.user_id == user.id)
+        )
+
+    def is_managed_by(self, user):
+        """Whether the user may rename, invite, remove and delete here."""
+        return db.session.scalar(self.managed_by(user).where(Room.id == self.id).exists().select())
+
+    def rename(self, name):
+        """Take a new name, checked against the naming rule."""
+        self.name = normalise_name(name)
+        self.name_key = name_key(self.name)
+
+    def set_visibility(self, visibility):
+        """Make the room private (invite only) or public."""
+        if visibility not in VISIBILITIES:
+            raise RoomRefusal("A room is either private or public.", 422)
+        self.visibility = visibility
+
+    def invite(self, invitee, inviter):
+        """Invite someone who is neither a member nor invited already."""
+        if self.is_direct:
+            raise RoomRefusal("A direct conversation is for its two people only.")
+        if invitee == inviter:
+            raise RoomRefusal("You cannot invite yourself.", 422)
+        if self.membership_of(invitee) is not None:
+            raise RoomRefusal(f"{invitee.username} is already a member.")
+        if self.pending_invitation_for(invitee) is not None:
+            raise RoomRefusal(f"{invitee.username} is already invited.")
+        invitation = Invitation(room=self, invitee=invitee, inviter=inviter)
+        db.session.add(invitation)
+        return invitation
+
+    def pending_invitation_for(self, user):
+        """The invitation waiting for the user's answer, or None."""
+        return db.session.scalar(
+            select(Invitation).where(
+                Invitation.room_id == self.id,
+                Invitation.invitee_id == user.id,
+                Invitation.status == PENDING,
+            )
+        )
+
+    def pending_invitations(self):
+        """Invitations not answered yet, oldest first."""
+        return db.session.scalars(
+            select(Invitation)
+            .where(Invitation.room_id == self.id, Invitation.status == PENDING)
+            .order_by(Invitation.created_at, Invitation.id)
+        ).all()
+
+    def join(self, user):
+        """Make the user a member (a no-op for a member) and return the membership."""
+        membership = self.membership_of(user)
+        if membership is None:
+            membership = Membership(room=self, user=user)
+            db.session.add(membership)
+        invitation = self.pending_invitation_for(user)
+        if invitation is not None:
+            invitation.answer(ACCEPTED)
+        return membership
+
+    def leave(self, user):
+        """End the user's membership; an owner hands the room on or deletes it first."""
+        membership = self.membership_of(user)
+        if self.is_direct:
+            raise RoomRefusal("A direct conversation cannot be left.")
+        if membership is None:
+            raise RoomRefusal(f"{user.username} is not a member.")
+        if membership.role == OWNER:
+            raise RoomRefusal("You own this room: hand it to a member or delete it first.")
+        db.session.delete(membership)
+
+    def remove(self, member):
+        """Take a member out of the room; the owner cannot be removed."""
+        membership = self.membership_of(member)
+        if membership is None:
+            raise RoomRefusal(f"{member.username} is not a member.")
+        if membership.role == OWNER:
+            raise RoomRefusal("The owner cannot be removed: hand the room to someone else first.")
+        db.session.delete(membership)
+
+    def hand_over(self, new_owner):
+        """Make a member the owner; the owner so far stays as a member."""
+        membership = self.membership_of(new_owner)
+        if membership is None:
+            raise RoomRefusal(f"{new_owner.username} is not a member.")
+        for each in self.memberships:
+            if each.role == OWNER:
+                each.role = MEMBER
+        membership.role = OWNER
+
+
+class Membership(db.Model):
+    """A user's place in a room: one row per user and room."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default=MEMBER)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_read_message_id: Mapped[int | None]
+
+    user: Mapped[User] = relationship()
+    room: Mapped[Room] = relationship(back_populates="memberships")
+
+    __table_args__ = (Index("uq_memberships_user_id_room_id", "user_id", "room_id", unique=True),)
+
+
+class Invitation(db.Model):
+    """An invitation into a room, from its inviter to its invitee."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    invitee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    inviter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+    room: Mapped[Room] = relationship()
+    invitee: Mapped[User] = relationship(foreign_keys=[invitee_id])
+    inviter: Mapped[User | None] = relationship(foreign_keys=[inviter_id])
+
+    # One pending invitation per person and room, even when two owners invite at once.
+    __table_args__ = (
+        Index(
+            "uq_invitations_pending",
+            "room_id",
+            "invitee_id",
+            unique=True,
+            sqlite_where=text(f"status = '{PENDING}'"),
+            postgresql_where=text(f"status = '{PENDING}'"),
+        ),
+    )
+
+    @property
+    def is_pending(self):
+        """Whether the invitee has yet to answer."""
+        return self.status == PENDING
+
+    def answer(self, status):
+        """Close the invitation as accepted, declined or revoked."""
+        self.status = status
+        self.answered_at = utcnow()
+
+    def accept(self):
+        """Join the room the invitation is for."""
+        return self.room.join(self.invitee)
+
+    def decline(self):
+        """Say no; the room stays as it was."""
+        self.answer(DECLINED)
+
+    def revoke(self):
+        """Take the invitation back before it is answered."""
+        self.answer(REVOKED)
+
+
+def direct_name(one, other):
+    """The name of the direct conversation between two users."""
+    low, high = sorted((one.id, other.id))
+    return f"@{low}-{high}"

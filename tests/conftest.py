@@ -2,9 +2,11 @@
 
 import os
 import shutil
+from functools import partial
 
 import flask_migrate
 import pytest
+from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
@@ -34,6 +36,17 @@ def instance(tmp_path, monkeypatch):
     path = tmp_path / "instance"
     isolate_environment(monkeypatch, path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(request, monkeypatch):
+    """Hash with one round: tests sign many people up and crack no password.
+
+    Checking stays real; tests marked real_password_hashing keep the production cost.
+    """
+    if "real_password_hashing" not in request.keywords:
+        quick = partial(generate_password_hash, method="pbkdf2:sha256:1")
+        monkeypatch.setattr("chatapp.models.generate_password_hash", quick)
 
 
 @pytest.fixture(scope="session")

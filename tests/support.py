@@ -4,12 +4,11 @@ import re
 import threading
 
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import Room, User
 
 PASSWORD = "correct horse"
 HTMX = {"HX-Request": "true"}
 CSRF_FIELD = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
-
 
 
 def form_token(client, path):
@@ -47,6 +46,75 @@ class AuthActions:
     def logout(self):
         """Log out with the button in the navigation."""
         return submit(self._client, "/chat/room/", {}, action="/chat/logout/")
+
+
+def signed_up(app, username, password=PASSWORD):
+    """A new browser that signed up under this name and is logged in."""
+    client = app.test_client()
+    assert AuthActions(client).signup(username, password).status_code == 303
+    return client
+
+
+def press(client, action, data=None, headers=None):
+    """Press a button whose form posts to action, as a browser does from the lobby."""
+    return submit(client, "/chat/room/", data or {}, action=action, headers=headers)
+
+
+def create_room(client, name, visibility="private", invite="", headers=None):
+    """Fill in the lobby's create form and send it."""
+    data = {"name": name, "visibility": visibility, "invite": invite}
+    return submit(client, "/chat/room/", data, headers=headers)
+
+
+def pending_invitation_id(app, room_name, username):
+    """The id of the user's unanswered invitation into the room."""
+    with app.app_context():
+        return Room.find(room_name).pending_invitation_for(User.find(username)).id
+
+
+def accept_invitation(app, client, room_name, username):
+    """Accept the user's invitation into the room with the lobby's button."""
+    invitation_id = pending_invitation_id(app, room_name, username)
+    return press(client, f"/chat/invitations/{invitation_id}/accept")
+
+
+def make_admin(app, username):
+    """Give a user the admin flag, as `flask create-admin` does."""
+    with app.app_context():
+        User.find(username).promote_to_admin()
+        db.session.commit()
+
+
+def at_once(*actions):
+    """Run the actions in threads released at the same instant; return their results."""
+    barrier = threading.Barrier(len(actions))
+    results = [None] * len(actions)
+
+    def run(index, action):
+        barrier.wait()
+        results[index] = action()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def create_rooms_at_once(app, name, usernames):
+    """Each user's browser sends the create form for one room name at the same instant."""
+    clients = [signed_up(app, username) for username in usernames]
+    forms = [
+        {"csrf_token": form_token(client, "/chat/room/"), "name": name, "visibility": "private"}
+        for client in clients
+    ]
+    return at_once(
+        *(
+            lambda c=client, f=form: c.post("/chat/room/", data=f)
+            for client, form in zip(clients, forms, strict=True)
+        )
+    )
 
 
 def sign_up_at_once(app, username, tries=2):

@@ -1,4 +1,4 @@
-"""The same accounts on PostgreSQL: migrations, case-insensitive names, concurrent sign-ups."""
+"""The same app on PostgreSQL: migrations, case-insensitive names, races for one name."""
 
 import uuid
 
@@ -10,9 +10,17 @@ from alembic.migration import MigrationContext
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import Room, User
 from tests.services import postgresql_server
-from tests.support import PASSWORD, AuthActions, sign_up_at_once
+from tests.support import (
+    PASSWORD,
+    AuthActions,
+    at_once,
+    create_rooms_at_once,
+    form_token,
+    sign_up_at_once,
+    signed_up,
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +77,22 @@ def test_two_sign_ups_of_one_name_at_once_make_one_account_on_postgresql(pg_app)
     assert sign_up_at_once(pg_app, "Racer", tries=4) == [303, 409, 409, 409]
     with pg_app.app_context():
         assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+
+
+def test_two_creations_of_one_room_at_once_make_one_room_on_postgresql(pg_app):
+    responses = create_rooms_at_once(pg_app, "Кухня", ["alice", "bob", "carol"])
+    assert sorted(r.status_code for r in responses) == [303, 409, 409]
+    with pg_app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Room.id))) == 1
+
+
+def test_two_people_messaging_each_other_at_once_share_one_conversation_on_postgresql(pg_app):
+    alice, bob = signed_up(pg_app, "alice"), signed_up(pg_app, "bob")
+    tokens = [form_token(alice, "/chat/users/"), form_token(bob, "/chat/users/")]
+    responses = at_once(
+        lambda: alice.post("/chat/users/bob/message", data={"csrf_token": tokens[0]}),
+        lambda: bob.post("/chat/users/alice/message", data={"csrf_token": tokens[1]}),
+    )
+    assert {r.headers["Location"] for r in responses} == {responses[0].headers["Location"]}
+    with pg_app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Room.id)).where(Room.is_direct)) == 1

@@ -36,9 +36,7 @@ def wait_for_page(url, server, deadline):
 def make_run(tmp_path):
     """`make run` with its own port, instance folder, database and logs."""
     port = free_port()
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("CHATAPP_")
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHATAPP_")}
     env.update(
         HOST="127.0.0.1",
         PORT=str(port),

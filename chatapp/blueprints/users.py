@@ -1,4 +1,4 @@
-"""People: the directory, profiles, avatars, and editing or deleting my own account."""
+"""People: the directory, profiles, direct conversations, avatars, and my own account."""
 
 from flask import Blueprint, abort, current_app, flash, render_template, session, url_for
 from flask_login import current_user, login_required, logout_user
@@ -6,11 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
+from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
 from chatapp.extensions import db
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
-from chatapp.models import User
+from chatapp.models import Room, User
 from chatapp.responses import redirect_after_post, render
 
 bp = Blueprint("users", __name__, url_prefix="/chat")
@@ -34,7 +35,31 @@ def directory():
 @bp.get("/users/<username>/")
 def profile(username):
     """One person's profile."""
-    return render_template("users/profile.html", user=get_user_or_404(username))
+    return render_template("users/profile.html", user=user_or_404(username))
+
+
+@bp.post("/users/<username>/message")
+def message(username):
+    """Open my direct conversation with someone, starting it on first use."""
+    other = user_or_404(username)
+    if other.id == current_user.id:
+        abort(400, "A conversation needs someone else: pick another person.")
+    room = Room.direct_between(current_user, other)
+    if room is None:
+        room = start_direct(current_user._get_current_object(), other)
+    return redirect_after_post(url_for("chat.room", name=room.name))
+
+
+def start_direct(one, other):
+    """Start a direct conversation, or take the one started an instant ago."""
+    room = Room.start_direct(one, other)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Both clicked "Message" at once: the unique name let only one row in.
+        db.session.rollback()
+        room = Room.direct_between(one, other)
+    return room
 
 
 @bp.get("/avatars/<int:user_id>/<digest>.webp")
@@ -134,14 +159,6 @@ def delete_account():
 def my_password_refusal(password):
     """Check my own password, counted like a login so that it cannot be guessed."""
     return password_refusal(current_user.username_key, current_user, password)
-
-
-def get_user_or_404(username):
-    """The user with this name in any letter case, or 404."""
-    user = User.find(username)
-    if user is None:
-        abort(404)
-    return user
 
 
 def render_profile_form(form):

@@ -45,6 +45,7 @@ def test_a_known_name_in_any_case_is_asked_for_its_password(client, auth):
     assert 'type="hidden" value="Alice"' in page
 
 
+@pytest.mark.real_password_hashing
 def test_signing_up_stores_a_hash_and_logs_in(app, client, auth):
     response = auth.signup("alice")
     assert response.status_code == 303
@@ -52,7 +53,7 @@ def test_signing_up_stores_a_hash_and_logs_in(app, client, auth):
     assert "Hello, alice" in client.get("/chat/room/").get_data(as_text=True)
     with app.app_context():
         user = User.find("alice")
-        assert user.password_hash != PASSWORD
+        assert user.password_hash.startswith("scrypt:")
         assert user.check_password(PASSWORD)
 
 

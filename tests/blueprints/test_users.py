@@ -12,19 +12,21 @@ from PIL import Image
 from chatapp.extensions import db
 from chatapp.models import User
 from chatapp.names import NAME_RULE
-from tests.support import HTMX, PASSWORD, AuthActions, form_token, stored_user, submit, text
+from tests.support import (
+    HTMX,
+    PASSWORD,
+    AuthActions,
+    form_token,
+    signed_up,
+    stored_user,
+    submit,
+    text,
+)
 
 NEW_PASSWORD = "battery staple"
 AVATAR_URL = re.compile(r'src="(/chat/avatars/\d+/[0-9a-f]{16}\.webp)"')
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-def sign_up(app, username, password=PASSWORD):
-    """A new browser that signed up under this name and is logged in."""
-    client = app.test_client()
-    assert AuthActions(client).signup(username, password).status_code == 303
-    return client
 
 
 def image_file(width=40, height=20, image_format="PNG", mode="RGB", color="teal"):
@@ -140,7 +142,7 @@ def test_a_logged_out_visitor_is_sent_to_login(app, client, auth, method, page):
 
 def test_the_directory_lists_everyone_sorted_without_regard_to_case(app, client, auth):
     for name in ("bob", "Dave", "carol"):
-        sign_up(app, name)
+        signed_up(app, name)
     auth.signup("Alice")
     page = text(client.get("/chat/users/"))
     names = ["Alice", "bob", "carol", "Dave"]
@@ -151,7 +153,7 @@ def test_the_directory_lists_everyone_sorted_without_regard_to_case(app, client,
 def test_the_directory_shows_display_names_with_the_username(app, client, auth):
     auth.signup("alice")
     save_profile(client, display_name="Alice Liddell")
-    page = text(sign_up(app, "bob").get("/chat/users/"))
+    page = text(signed_up(app, "bob").get("/chat/users/"))
     assert "Alice Liddell</a>" in page
     assert "@alice" in page
 
@@ -174,7 +176,7 @@ def test_an_unknown_profile_is_404(client, auth):
 
 def test_my_profile_links_to_its_editor_and_others_do_not(app, client, auth):
     auth.signup("alice")
-    sign_up(app, "bob")
+    signed_up(app, "bob")
     assert "Edit my profile" in text(client.get("/chat/users/alice/"))
     assert "Edit my profile" not in text(client.get("/chat/users/bob/"))
 
@@ -191,7 +193,7 @@ def test_an_admin_is_marked_as_such_on_the_profile(app, client, auth):
 def test_user_text_is_escaped_on_profile_and_directory(app, client, auth, field):
     auth.signup("alice")
     save_profile(client, **{field: SCRIPT})
-    viewer = sign_up(app, "bob")
+    viewer = signed_up(app, "bob")
     pages = [text(viewer.get("/chat/users/alice/")), text(client.get("/chat/profile/"))]
     if field == "display_name":
         pages.append(text(viewer.get("/chat/users/")))
@@ -214,7 +216,7 @@ def test_editing_display_name_email_and_about_shows_on_the_profile(app, client, 
     assert response.status_code == 303
     assert response.headers["Location"] == "/chat/profile/"
     assert "Profile saved." in text(client.get("/chat/profile/"))
-    page = text(sign_up(app, "bob").get("/chat/users/alice/"))
+    page = text(signed_up(app, "bob").get("/chat/users/alice/"))
     assert "<h1>Alice Liddell</h1>" in page
     assert 'href="mailto:alice@example.com"' in page
     assert "Curious.\nFollows rabbits." in page
@@ -283,7 +285,7 @@ def test_changing_to_a_free_name_renames_me_and_the_old_name_is_gone(app, client
 
 
 def test_a_name_taken_in_another_case_is_refused_and_changes_nothing(app, client, auth):
-    sign_up(app, "bob")
+    signed_up(app, "bob")
     auth.signup("alice")
     response = save_profile(client, username="BOB", display_name="Bobby")
     assert response.status_code == 422
@@ -358,7 +360,7 @@ def test_the_profile_page_shows_the_avatar_after_upload(app, client, auth):
     upload_avatar(client, image_file())
     url = avatar_url(client)
     assert f'<img class="avatar avatar-l" alt="" src="{url}">' in text(
-        sign_up(app, "bob").get("/chat/users/alice/")
+        signed_up(app, "bob").get("/chat/users/alice/")
     )
 
 
@@ -581,7 +583,7 @@ def test_a_changed_password_works_and_the_old_one_does_not(app, client, auth):
 
 
 def test_changing_my_password_logs_out_my_other_sessions_only(app, client, auth):
-    other_browser = sign_up(app, "alice")
+    other_browser = signed_up(app, "alice")
     auth.login("alice")
     assert other_browser.get("/chat/room/").status_code == 200
     change_password(client, PASSWORD, NEW_PASSWORD)
@@ -643,7 +645,7 @@ def test_deleting_with_a_wrong_password_keeps_the_account(app, client, auth):
 
 
 def test_deleting_my_account_logs_me_out_and_frees_my_name(app, client, auth):
-    other_browser = sign_up(app, "alice")
+    other_browser = signed_up(app, "alice")
     auth.login("alice")
     old_id = stored_user(app, "alice").id
     response = delete_account(client, PASSWORD)
@@ -652,7 +654,7 @@ def test_deleting_my_account_logs_me_out_and_frees_my_name(app, client, auth):
     assert "Your account was deleted." in text(client.get("/chat/login/"))
     assert client.get("/chat/profile/").status_code == 302
     assert other_browser.get("/chat/room/").status_code == 302
-    assert sign_up(app, "bob").get("/chat/users/alice/").status_code == 404
+    assert signed_up(app, "bob").get("/chat/users/alice/").status_code == 404
     assert stored_user(app, "alice") is None
     assert auth.signup("alice", NEW_PASSWORD).status_code == 303
     assert stored_user(app, "alice").id != old_id
