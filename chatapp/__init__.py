@@ -4,9 +4,17 @@ import os
 
 from flask import Flask
 
-from chatapp import cli, database, headers, settings
+from chatapp import broker, cli, database, headers, presence, settings
 from chatapp.blueprints import auth, chat, errors, invitations, rooms, users
-from chatapp.extensions import csrf, db, login_manager, login_throttle, migrate
+from chatapp.extensions import (
+    csrf,
+    db,
+    flood_control,
+    login_manager,
+    login_throttle,
+    migrate,
+    sock,
+)
 
 
 def create_app(test_config=None):
@@ -29,6 +37,10 @@ def create_app(test_config=None):
     csrf.init_app(app)
     login_manager.init_app(app)
     login_throttle.init_app(app)
+    flood_control.init_app(app)
+    sock.init_app(app)
+    broker.init_app(app)
+    presence.init_app(app)
     headers.init_app(app)
 
     for blueprint in (auth.bp, rooms.bp, chat.bp, invitations.bp, users.bp, errors.bp):

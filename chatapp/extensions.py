@@ -2,11 +2,13 @@
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from chatapp.flood import FloodControl
 from chatapp.throttle import LoginThrottle
 
 
@@ -32,3 +34,5 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
 login_throttle = LoginThrottle()
+sock = Sock()
+flood_control = FloodControl()

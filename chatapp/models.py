@@ -29,6 +29,7 @@ PRIVATE, PUBLIC = "private", "public"
 VISIBILITIES = (PRIVATE, PUBLIC)
 OWNER, MEMBER = "owner", "member"
 PENDING, ACCEPTED, DECLINED, REVOKED = "pending", "accepted", "declined", "revoked"
+TEXT = "text"
 
 
 def utcnow():
@@ -383,6 +384,52 @@ class Invitation(db.Model):
     def revoke(self):
         """Take the invitation back before it is answered."""
         self.answer(REVOKED)
+
+
+class Message(db.Model):
+    """Something said in a room: to everyone in it, or personally to one member."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    # Both stay nullable: a deleted account leaves its messages, "from a deleted user".
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Kept apart from recipient_id, so that a personal message stays personal when the
+    # recipient's account is deleted.
+    is_personal: Mapped[bool] = mapped_column(default=False)
+    kind: Mapped[str] = mapped_column(String(16), default=TEXT)
+    body: Mapped[str] = mapped_column(Text)
+    color: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
+    recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_id], lazy="joined")
+
+    __table_args__ = (Index("ix_messages_room_id_id", "room_id", "id"),)
+
+    def __repr__(self):
+        return f"<Message {self.id} in room {self.room_id}>"
+
+    @classmethod
+    def seen_by(cls, user_id):
+        """Narrow a query to messages this user may read: all but others' personal ones."""
+        return or_(~cls.is_personal, cls.author_id == user_id, cls.recipient_id == user_id)
+
+    @classmethod
+    def page_for(cls, room_id, user_id, *, before=None, after=None, limit=None):
+        """Messages of a room the user may read, oldest first.
+
+        With after, the oldest ones newer than it; else the newest ones (older than before).
+        """
+        query = select(cls).where(cls.room_id == room_id, cls.seen_by(user_id))
+        if before is not None:
+            query = query.where(cls.id < before)
+        if after is not None:
+            return db.session.scalars(query.where(cls.id > after).order_by(cls.id).limit(limit))
+        newest = db.session.scalars(query.order_by(cls.id.desc()).limit(limit)).all()
+        return newest[::-1]
 
 
 def direct_name(one, other):

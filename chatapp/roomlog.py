@@ -1,6 +1,7 @@
 """Per-room log files: <LOG_DIR>/chatroom<name>.txt, one line per message."""
 
 import os
+import re
 from pathlib import Path
 
 from flask import current_app
@@ -16,6 +17,44 @@ def log_path(room_name):
     if path.parent != folder or "/" in room_name or room_name in ("", ".", ".."):
         raise ValueError(f"not a safe room log name: {room_name!r}")
     return path
+
+
+def log_line(message):
+    """One line for a message: time, who (and to whom), and the text on one line."""
+    stamp = message.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    author = message.author.username if message.author else "deleted user"
+    if message.is_personal:
+        recipient = message.recipient.username if message.recipient else "deleted user"
+        author = f"{author} -> {recipient} (personal)"
+    return f"{stamp} {author}: {escape_controls(message.body)}\n"
+
+
+def escape_controls(text):
+    """Escape backslashes and every control or line-breaking character, so text is one line."""
+    return _CONTROL.sub(_escaped, text)
+
+
+# Backslash, the C0 and C1 control characters (Unicode's Cc), and U+2028 and U+2029,
+# which some readers break lines on.
+_CONTROL = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match):
+    """The escaped form of one matched character."""
+    char = match.group()
+    return _NAMED.get(char) or f"\\u{ord(char):04x}"
+
+
+def append_message(room_name, message):
+    """Add a saved message to its room's log."""
+    line = log_line(message).encode("utf-8")
+    # One write() on an O_APPEND file, so lines from several processes never interleave.
+    fd = os.open(log_path(room_name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
 
 
 def move_log(old_name, new_name):

@@ -21,3 +21,18 @@ errorlog = "-"
 # The control socket defaults to one fixed path per user, which two servers on one
 # machine would fight over; chatapp does not use it.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """On SIGTERM, close every socket with 1012 first, so browsers reconnect to the next process."""
+    import signal
+
+    from chatapp import live
+
+    stop = worker.handle_exit
+
+    def close_sockets_then_stop(signum, frame):
+        live.shut_down(worker.wsgi)
+        stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, close_sockets_then_stop)

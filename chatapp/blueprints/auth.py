@@ -7,6 +7,7 @@ from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
+from chatapp import live
 from chatapp.extensions import db, login_manager, login_throttle
 from chatapp.forms import PasswordForm, SetPasswordForm, UsernameForm
 from chatapp.models import User
@@ -131,6 +132,7 @@ def start_session(user):
     session.clear()
     login_user(user)
     session.permanent = True
+    session["sid"] = live.new_session_id()
 
 
 def render_login(form, step, status=200):
@@ -141,7 +143,9 @@ def render_login(form, step, status=200):
 @bp.post("/logout/")
 @login_required
 def logout():
-    """End the session."""
+    """End the session and close its sockets."""
+    user_id, session_id = current_user.id, session.get("sid")
     logout_user()
     session.clear()
+    live.close_session_sockets(user_id, session_id)
     return redirect_after_post(url_for("auth.login"))

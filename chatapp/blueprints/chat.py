@@ -1,26 +1,72 @@
-"""A room from the inside: its page, joining it and leaving it."""
+"""A room from the inside: its page, its messages, its live socket, joining and leaving."""
 
-from flask import Blueprint, flash, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, abort, current_app, flash, g, request, session, url_for
+from flask_login import current_user
 
+from chatapp import live
 from chatapp.access import my_room_or_404, open_room_or_404
-from chatapp.extensions import db
-from chatapp.models import RoomRefusal
+from chatapp.extensions import db, sock
+from chatapp.messaging import MessageRefused, post_message
+from chatapp.models import Message, Room, RoomRefusal
+from chatapp.origins import is_allowed_origin
 from chatapp.responses import redirect_after_post, render
+from chatapp.roomsocket import RoomSocket, present_users
 
 bp = Blueprint("chat", __name__, url_prefix="/chat/room")
 
 
 @bp.before_request
-@login_required
 def require_login():
-    """Every room is for logged-in users."""
+    """Pages need a login; the socket is refused with 403 before the upgrade."""
+    if request.endpoint == "chat.socket":
+        g.room = room_for_socket(request.view_args["name"])
+    elif not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
+def room_for_socket(name):
+    """The room a socket may join: only from this site, logged in, as a member."""
+    if not is_allowed_origin(request):
+        abort(403, "This site does not accept sockets opened from that origin.")
+    if not current_user.is_authenticated:
+        abort(403, "Log in to join the room.")
+    room = db.session.scalar(Room.joined_by(current_user).where(Room.named(name)))
+    if room is None:
+        abort(403, "Only members may join this room.")
+    return room
 
 
 @bp.get("/<name>/")
 def room(name):
-    """A room: its members to members, a Join button on a public room, an invitation."""
+    """A room: its messages and members to members, a Join button or an invitation to others."""
     return render_room(open_room_or_404(name))
+
+
+@sock.route("/<name>/ws", bp=bp)
+def socket(ws, name):
+    """The room's live stream for a member."""
+    RoomSocket(ws, g.room, current_user, session.get("sid")).serve()
+
+
+@bp.get("/<name>/messages")
+def earlier_messages(name):
+    """A page of messages older than ?before=, as a fragment."""
+    room = my_room_or_404(name)
+    before = request.args.get("before", type=int)
+    return render_messages(room, before)
+
+
+@bp.post("/<name>/messages")
+def send(name):
+    """Send a message without JavaScript; it reaches everyone as from the socket."""
+    room = my_room_or_404(name)
+    body = request.form.get("body", "")
+    try:
+        post_message(room, current_user._get_current_object(), body)
+    except MessageRefused as refusal:
+        return render_room(room, status=422, composer_status=str(refusal), composer_body=body)
+    return redirect_after_post(url_for("chat.room", name=room.name, _anchor="composer"))
 
 
 @bp.post("/<name>/join")
@@ -41,14 +87,31 @@ def leave(name):
     except RoomRefusal as refusal:
         return render_room(room, "chat/_leave_form.html", refusal.status, leave_error=str(refusal))
     db.session.commit()
+    live.close_member_sockets(room.id, current_user.id, "You left this room.")
     flash(f"You left {room.name}.")
     return redirect_after_post(url_for("rooms.lobby"))
+
+
+def render_messages(room, before):
+    """A page of messages older than before, with the button for the page before it."""
+    limit = current_app.config["HISTORY_SIZE"]
+    messages = Message.page_for(room.id, current_user.id, before=before, limit=limit)
+    return render(
+        "chat/messages.html",
+        "chat/_messages_page.html",
+        room=room,
+        messages=messages,
+        room_name=room.name,
+        page_size=limit,
+    )
 
 
 def render_room(room, fragment="chat/room.html", status=200, **context):
     """The room page as the current user sees it, or one of its fragments."""
     membership = room.membership_of(current_user)
     invitation = None if membership else room.pending_invitation_for(current_user)
+    limit = current_app.config["HISTORY_SIZE"]
+    messages = Message.page_for(room.id, current_user.id, limit=limit) if membership else []
     return render(
         "chat/room.html",
         fragment,
@@ -58,5 +121,8 @@ def render_room(room, fragment="chat/room.html", status=200, **context):
         invitation=invitation,
         memberships=room.memberships,
         may_manage=room.is_managed_by(current_user),
+        messages=messages,
+        page_size=limit,
+        present=present_users(room.id),
         **context,
     )

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from chatapp import listings, roomlog
+from chatapp import listings, live, roomlog
 from chatapp.access import managed_room_or_404, pending_invitation_or_404, user_or_404
 from chatapp.extensions import db
 from chatapp.forms import DeleteRoomForm, InviteForm, RoomForm, RoomSettingsForm
@@ -159,6 +159,7 @@ def remove_member(name, username):
     except RoomRefusal as refusal:
         return render_people(room, refusal.status, people_error=str(refusal))
     db.session.commit()
+    live.close_member_sockets(room.id, member.id, "You were removed from this room.")
     return people_changed(room, f"{member.username} was removed.")
 
 
@@ -190,10 +191,11 @@ def delete(name):
     if name_key(form.confirm_name.data.strip()) != room.name_key:
         form.confirm_name.errors = [f"Type {room.name} to delete this room."]
         return render_edit(room, "rooms/_delete_form.html", 422, delete_form=form)
-    room_name = room.name
+    room_id, room_name = room.id, room.name
     db.session.delete(room)
     db.session.commit()
     roomlog.archive_log(room_name)
+    live.close_room_sockets(room_id, f"The room {room_name} was deleted.")
     flash(f"The room {room_name} was deleted.")
     return redirect_after_post(url_for("rooms.lobby"))
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
+from chatapp import live
 from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
@@ -148,10 +149,12 @@ def delete_account():
         form.confirm_password.errors = [refusal.message]
         return refusal.answer(render_delete_form(form))
     user = current_user._get_current_object()
+    user_id = user.id
     logout_user()
     session.clear()
     db.session.delete(user)
     db.session.commit()
+    live.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
     return redirect_after_post(url_for("auth.login"))
 

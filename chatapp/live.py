@@ -1,0 +1,48 @@
+"""Telling open sockets about changes made elsewhere: removals, deletions, logouts, restarts."""
+
+import secrets
+
+from flask import render_template
+
+from chatapp.broker import Close, get_broker, room_channel, user_channel
+
+POLICY_VIOLATION = 1008
+SERVICE_RESTART = 1012
+
+
+def new_session_id():
+    """An id for one login session, so that its logout closes only its own sockets."""
+    return secrets.token_urlsafe(16)
+
+
+def closed_notice(reason):
+    """The HTML that replaces the composer of a socket closed for good."""
+    return render_template("chat/_closed.html", reason=reason)
+
+
+def close_session_sockets(user_id, session_id):
+    """Close the sockets of one login session, which just logged out."""
+    notice = closed_notice("You logged out.")
+    close = Close(POLICY_VIOLATION, notice, session_id=session_id)
+    get_broker().publish(user_channel(user_id), close)
+
+
+def close_user_sockets(user_id, reason):
+    """Close every socket of a user, in every room and session."""
+    get_broker().publish(user_channel(user_id), Close(POLICY_VIOLATION, closed_notice(reason)))
+
+
+def close_member_sockets(room_id, user_id, reason):
+    """Close a user's sockets in one room."""
+    close = Close(POLICY_VIOLATION, closed_notice(reason), room_id=room_id)
+    get_broker().publish(user_channel(user_id), close)
+
+
+def close_room_sockets(room_id, reason):
+    """Close every socket in a room."""
+    get_broker().publish(room_channel(room_id), Close(POLICY_VIOLATION, closed_notice(reason)))
+
+
+def shut_down(app):
+    """Close every socket of this process with 1012, so that browsers reconnect elsewhere."""
+    app.extensions["broker"].close_all(Close(SERVICE_RESTART))

@@ -1,0 +1,73 @@
+// The room page: Enter sends, every (re)connect resumes, and the reader keeps their place.
+(function () {
+  "use strict";
+  var room = document.querySelector("[ws-connect]");
+  var messages = document.getElementById("messages");
+  var newBelow = document.getElementById("new-below");
+  if (!room || !messages) return;
+  var wasAtBottom = true;
+  var heightBefore = 0;
+
+  function lastMessageId() {
+    var shown = messages.querySelectorAll("article[id^='msg-']");
+    return shown.length ? parseInt(shown[shown.length - 1].id.slice(4), 10) : 0;
+  }
+  function atBottom() {
+    return messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
+  }
+  function toBottom() {
+    messages.scrollTop = messages.scrollHeight;
+    newBelow.hidden = true;
+  }
+
+  // Ask for what was said while this page was not connected, before anything queued.
+  room.addEventListener("htmx:wsOpen", function (event) {
+    var resume = JSON.stringify({ type: "resume", after: lastMessageId() });
+    event.detail.socketWrapper.sendImmediately(resume);
+  });
+
+  // New messages never pull a reader who scrolled up; a button offers the way down.
+  room.addEventListener("htmx:wsBeforeMessage", function () {
+    wasAtBottom = atBottom();
+    heightBefore = messages.scrollHeight;
+  });
+  room.addEventListener("htmx:wsAfterMessage", function () {
+    if (wasAtBottom) toBottom();
+    else if (messages.scrollHeight > heightBefore) newBelow.hidden = false;
+  });
+  messages.addEventListener("scroll", function () {
+    if (atBottom()) newBelow.hidden = true;
+  });
+  newBelow.addEventListener("click", toBottom);
+
+  // Earlier messages go in above: keep the one being read where it was.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target.id !== "earlier") return;
+    var height = messages.scrollHeight;
+    requestAnimationFrame(function () {
+      messages.scrollTop += messages.scrollHeight - height;
+    });
+  });
+
+  // Enter sends, Shift+Enter starts a new line, and an empty message is not sent.
+  room.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    if (field.tagName !== "TEXTAREA" || !field.form || !field.form.hasAttribute("ws-send")) return;
+    event.preventDefault();
+    if (field.value.trim()) field.form.requestSubmit();
+  });
+
+  // A sent message leaves its form empty; a refused one comes back into the composer.
+  room.addEventListener("htmx:wsAfterSend", function (event) {
+    var form = event.target.closest("form");
+    form.reset();
+    var details = form.closest("details");
+    if (details) details.open = false;
+  });
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target.id === "composer-body") event.detail.target.focus();
+  });
+
+  toBottom();
+})();

@@ -1,0 +1,275 @@
+"""A live server (gunicorn, as deployed) on loopback, with browsers and sockets to talk to it."""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import simple_websocket
+
+from tests.services import free_port
+from tests.support import CSRF_FIELD, PASSWORD
+
+PROJECT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+STARTUP_SECONDS = 30
+
+
+class LiveServer:
+    """A running gunicorn with the app's own config, its database and logs in a folder."""
+
+    def __init__(self, folder, process, port):
+        self.folder = folder
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.database = folder / "chatapp.sqlite"
+        self.logs = folder / "logs"
+        self.browsers = []
+
+    def browser(self):
+        """A new browser with no cookies; closed by close_browsers."""
+        browser = Browser(self.url)
+        self.browsers.append(browser)
+        return browser
+
+    def close_browsers(self):
+        """Close the sockets of every browser made so far."""
+        for browser in self.browsers:
+            browser.close()
+        self.browsers.clear()
+
+    def output(self):
+        """What the server printed so far."""
+        return (self.folder / "server.log").read_text(errors="replace")
+
+    def stop(self, timeout=20):
+        """SIGTERM, as systemd sends it, and wait for the exit."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(folder, database_template, port=None, **settings):
+    """Start gunicorn on a free port with CHATAPP_* settings; wait until it answers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "chatapp.sqlite").exists():
+        shutil.copy(database_template, folder / "chatapp.sqlite")
+    port = port or free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHATAPP_")}
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        CHATAPP_INSTANCE_PATH=str(folder / "instance"),
+        CHATAPP_DATABASE_URL=f"sqlite:///{folder}/chatapp.sqlite",
+        CHATAPP_LOG_DIR=str(folder / "logs"),
+        CHATAPP_SECRET_KEY="live test secret",
+    )
+    env.update({f"CHATAPP_{name}": str(value) for name, value in settings.items()})
+    with open(folder / "server.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(GUNICORN), "--config", "deploy/gunicorn.conf.py", "wsgi:app"],
+            cwd=PROJECT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(folder, process, port)
+    wait_until_up(server)
+    return server
+
+
+def wait_until_up(server):
+    """Return once the login page answers; fail with the server's output if it dies."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited:\n{server.output()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/chat/login/", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer in {STARTUP_SECONDS} s:\n{server.output()}")
+
+
+@contextlib.contextmanager
+def live_server(folder, database_template, **settings):
+    """A live server for the length of a with block."""
+    server = start_server(folder, database_template, **settings)
+    try:
+        yield server
+    finally:
+        server.close_browsers()
+        server.stop()
+
+
+class Browser:
+    """A browser without JavaScript: cookies, forms with their CSRF token, and sockets."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.username = None
+        self.sockets = []
+        self.cookies = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def get(self, path):
+        """(status, final URL, page text) for a GET."""
+        return self._open(urllib.request.Request(self.base_url + path))
+
+    def post(self, path, data=None, page="/chat/room/"):
+        """Send a form from page (for its CSRF token) to path; redirects are followed."""
+        _, _, html = self.get(page)
+        form = {"csrf_token": CSRF_FIELD.search(html).group(1), **(data or {})}
+        body = urllib.parse.urlencode(form).encode()
+        return self._open(urllib.request.Request(self.base_url + path, body))
+
+    def _open(self, request):
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, response.url, response.read().decode()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.url, error.read().decode()
+
+    def sign_up(self, username):
+        """Sign up under a new name and stay logged in."""
+        data = {"username": username, "password": PASSWORD, "password_confirm": PASSWORD}
+        status, url, _ = self.post("/chat/login/", data, page="/chat/login/")
+        assert url.endswith("/chat/room/"), (status, url)
+        self.username = username
+        return self
+
+    def create_room(self, name, *invitees, visibility="private"):
+        """Create a room from the lobby, inviting people by their browsers."""
+        invite = " ".join(browser.username for browser in invitees)
+        data = {"name": name, "visibility": visibility, "invite": invite}
+        status, url, _ = self.post("/chat/room/", data)
+        assert url.endswith(f"/chat/room/{quote(name)}/"), (status, url)
+
+    def accept_invitation(self, room_name):
+        """Accept the invitation into a room with the lobby's button."""
+        _, _, lobby = self.get("/chat/room/")
+        invitation = (
+            rf'<li id="invitation-(\d+)" class="invitation">\s*<span>\s*<strong>{room_name}<'
+        )
+        match = re.search(invitation, lobby)
+        assert match, f"{self.username} has no invitation into {room_name}"
+        status, url, _ = self.post(f"/chat/invitations/{match.group(1)}/accept")
+        assert url.endswith(f"/chat/room/{quote(room_name)}/"), (status, url)
+
+    def close(self):
+        """Close every socket this browser opened."""
+        for ws in self.sockets:
+            ws.close()
+
+    def cookie_header(self):
+        """The Cookie header the browser sends to the server."""
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.cookies)
+
+    def socket(self, room_name, origin="same", resume_after=0):
+        """Open the room's socket as the page does, resume frame included (None: none)."""
+        url = self.base_url.replace("http://", "ws://") + f"/chat/room/{quote(room_name)}/ws"
+        headers = {"Cookie": self.cookie_header()}
+        if origin == "same":
+            origin = self.base_url
+        if origin:
+            headers["Origin"] = origin
+        ws = RoomSocket(BrowserLikeClient.connect(url, headers=headers))
+        self.sockets.append(ws)
+        if resume_after is not None:
+            ws.send_json({"type": "resume", "after": resume_after})
+        return ws
+
+
+def quote(name):
+    """A room name as it appears in a URL path."""
+    return urllib.parse.quote(name, safe="@")
+
+
+class BrowserLikeClient(simple_websocket.Client):
+    """simple-websocket's client, with the port in the Host header as browsers send it."""
+
+    def handshake(self):
+        self.host = f"{self.host}:{self.port}"
+        try:
+            super().handshake()
+        except simple_websocket.ConnectionError:
+            self.sock.close()
+            raise
+
+
+class RoomSocket:
+    """A WebSocket client that keeps every frame it received."""
+
+    def __init__(self, client):
+        self.client = client
+        self.frames = []
+
+    def send_json(self, frame):
+        """Send a JSON frame, as htmx's ws-send does."""
+        self.client.send(json.dumps(frame))
+
+    def say(self, body, **fields):
+        """Send a message from the composer."""
+        self.send_json({"body": body, "HEADERS": {"HX-Request": "true"}, **fields})
+
+    def wait_for(self, text, timeout=5):
+        """Wait for a frame containing text and return it."""
+        deadline = time.monotonic() + timeout
+        for frame in self.frames:
+            if text in frame:
+                return frame
+        while time.monotonic() < deadline:
+            frame = self.client.receive(timeout=max(0.01, deadline - time.monotonic()))
+            if frame is None:
+                continue
+            self.frames.append(frame)
+            if text in frame:
+                return frame
+        raise AssertionError(f"no frame with {text!r} within {timeout} s; got {self.frames!r}")
+
+    def drain(self, seconds=0.3):
+        """Collect whatever arrives within seconds and return all frames so far."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            frame = self.client.receive(timeout=max(0.01, deadline - time.monotonic()))
+            if frame is not None:
+                self.frames.append(frame)
+        return self.frames
+
+    def text(self):
+        """Everything received, as one string."""
+        return "".join(self.frames)
+
+    def wait_closed(self, timeout=5):
+        """Wait until the server closes the socket; return the close code."""
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(simple_websocket.ConnectionClosed):
+            while time.monotonic() < deadline:
+                frame = self.client.receive(timeout=0.1)
+                if frame is not None:
+                    self.frames.append(frame)
+        if self.client.connected:
+            raise AssertionError(f"the socket is still open after {timeout} s")
+        return self.client.close_reason
+
+    def close(self):
+        """Close from the client side."""
+        with contextlib.suppress(simple_websocket.ConnectionClosed):
+            self.client.close()

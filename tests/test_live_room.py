@@ -1,0 +1,413 @@
+"""The live room over real WebSockets, against gunicorn's gevent worker on loopback."""
+
+import itertools
+import re
+import sqlite3
+import threading
+import time
+
+import pytest
+import simple_websocket
+from markupsafe import escape
+
+from tests.live import live_server
+
+GRACE = 0.5
+ALLOWED_ORIGIN = "https://chat.example.org"
+MESSAGE_ID = re.compile(r'<article id="msg-(\d+)"')
+_serial = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, migrated_database):
+    """One live server for the module; each test makes its own people and rooms."""
+    folder = tmp_path_factory.mktemp("live")
+    settings = {
+        "PRESENCE_GRACE_SECONDS": GRACE,
+        "FLOOD_LIMIT": "off",
+        "ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+        "MAX_MESSAGE_LENGTH": 200,
+    }
+    with live_server(folder, migrated_database, **settings) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def close_sockets(request):
+    """Close the sockets a test opened on the module's server."""
+    yield
+    if "server" in request.fixturenames:
+        request.getfixturevalue("server").close_browsers()
+
+
+def unique(prefix):
+    """A name no other test of the module uses."""
+    return f"{prefix}{next(_serial)}"
+
+
+def people(server, *names):
+    """Browsers signed up under fresh names."""
+    return [server.browser().sign_up(unique(name)) for name in names]
+
+
+def room_with(owner, *members, visibility="private"):
+    """A new room of owner's with the members in it; its name."""
+    name = unique("room")
+    owner.create_room(name, *members, visibility=visibility)
+    for member in members:
+        member.accept_invitation(name)
+    return name
+
+
+def message_ids(frames):
+    """The message ids in frames, in the order they arrived."""
+    return [int(found) for frame in frames for found in MESSAGE_ID.findall(frame)]
+
+
+def stored_bodies(server, room):
+    """The bodies of the room's saved messages, oldest first."""
+    with sqlite3.connect(server.database) as database:
+        rows = database.execute(
+            "SELECT body FROM messages JOIN rooms ON rooms.id = messages.room_id"
+            " WHERE rooms.name = ? ORDER BY messages.id",
+            (room,),
+        )
+        return [row[0] for row in rows]
+
+
+def log_lines(server, room):
+    """The lines of the room's log file."""
+    path = server.logs / f"chatroom{room}.txt"
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def test_a_message_reaches_every_member_as_the_same_bytes(server):
+    alice, bob, carol = people(server, "alice", "bob", "carol")
+    room = room_with(alice, bob, carol)
+    sockets = [browser.socket(room) for browser in (alice, bob, carol)]
+    sockets[1].say("hello everyone")
+    frames = [ws.wait_for("hello everyone") for ws in sockets]
+    assert frames[0] == frames[1] == frames[2]
+    assert frames[0].startswith('<div id="messages" hx-swap-oob="beforeend">')
+    assert f'<span class="nick">{bob.username}</span>' in frames[0]
+    assert stored_bodies(server, room) == ["hello everyone"]
+
+
+def test_a_message_is_logged_as_one_line_as_it_is_saved(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    ws = alice.socket(room)
+    ws.say("hi\n2020-01-01 00:00:00 mallory: forged\r\nand a \\ backslash")
+    ws.wait_for("forged")
+    (line,) = log_lines(server, room)
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {alice.username}: "
+        r"hi\\n2020-01-01 00:00:00 mallory: forged\\nand a \\\\ backslash",
+        line,
+    )
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "null", "http://127.0.0.1:1"],
+    ids=["other-site", "null", "other-port"],
+)
+def test_a_socket_from_a_foreign_origin_is_refused(server, origin):
+    (alice,) = people(server, "alice")
+    room = room_with(alice)
+    with pytest.raises(simple_websocket.ConnectionError, match="403"):
+        alice.socket(room, origin=origin)
+
+
+def test_allowed_origins_and_non_browsers_may_connect(server):
+    (alice,) = people(server, "alice")
+    room = room_with(alice)
+    alice.socket(room, origin=ALLOWED_ORIGIN).say("from the other origin")
+    alice.socket(room, origin=None).wait_for("from the other origin")
+
+
+def test_a_visitor_who_is_not_logged_in_is_refused(server):
+    (alice,) = people(server, "alice")
+    room = room_with(alice)
+    with pytest.raises(simple_websocket.ConnectionError, match="403"):
+        server.browser().socket(room)
+
+
+def test_a_user_who_is_not_a_member_is_refused(server):
+    alice, mallory = people(server, "alice", "mallory")
+    for visibility in ("private", "public"):
+        room = room_with(alice, visibility=visibility)
+        with pytest.raises(simple_websocket.ConnectionError, match="403"):
+            mallory.socket(room)
+
+
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    '</article><div id="messages" hx-swap-oob="innerHTML">gone</div>',
+    "<a href='javascript:alert(1)'>click</a>",
+    '"><svg onload=alert(1)>',
+    "{{ 7*7 }} &lt;already escaped&gt;",
+]
+
+
+def test_message_text_is_always_escaped(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    alice_ws, bob_ws = alice.socket(room), bob.socket(room)
+    for payload in XSS_PAYLOADS:
+        alice_ws.say(payload)
+        frame = bob_ws.wait_for(str(escape(payload)))
+        assert payload not in frame
+    _, _, page = bob.get(f"/chat/room/{room}/")
+    for payload in XSS_PAYLOADS:
+        assert str(escape(payload)) in page
+        assert payload not in page
+
+
+def test_a_personal_message_reaches_only_its_two_people(server):
+    alice, bob, carol = people(server, "alice", "bob", "carol")
+    room = room_with(alice, bob, carol)
+    alice_ws, bob_ws, bob_second_tab, carol_ws = (
+        alice.socket(room),
+        bob.socket(room),
+        bob.socket(room),
+        carol.socket(room),
+    )
+    alice_ws.say(f"/pm {bob.username} the cake is in the oven")
+    alice_ws.say("the presence list's form", to=bob.username)
+    alice_ws.say("everyone may read this")
+    for ws in (alice_ws, bob_ws, bob_second_tab):
+        assert "personal, to" in ws.wait_for("the cake is in the oven")
+        ws.wait_for("the presence list&#39;s form")
+    carol_ws.wait_for("everyone may read this")
+    assert "oven" not in carol_ws.text()
+    assert "presence list" not in carol_ws.text()
+    assert "oven" not in carol.get(f"/chat/room/{room}/")[2]
+    assert "the cake is in the oven" in bob.get(f"/chat/room/{room}/")[2]
+    assert log_lines(server, room)[0].endswith(
+        f" {alice.username} -> {bob.username} (personal): the cake is in the oven"
+    )
+
+
+def test_a_personal_message_to_someone_outside_the_room_is_refused(server):
+    alice, bob, stranger = people(server, "alice", "bob", "stranger")
+    room = room_with(alice, bob)
+    ws = alice.socket(room)
+    ws.say(f"/pm {stranger.username} psst")
+    assert f"{stranger.username} is not a member of this room." in ws.wait_for("not a member")
+    assert stored_bodies(server, room) == []
+
+
+def test_join_and_leave_are_announced_but_a_reload_is_neither(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    alice_ws = alice.socket(room)
+    bob_ws = bob.socket(room)
+    alice_ws.wait_for(f"{bob.username} joined the room.")
+    bob_ws.close()
+    bob.socket(room)
+    alice_ws.drain(GRACE * 3)
+    assert alice_ws.text().count(f"{bob.username} joined") == 1
+    assert f"{bob.username} left" not in alice_ws.text()
+
+
+def test_leaving_is_announced_after_the_grace(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    alice_ws = alice.socket(room)
+    bob.socket(room).close()
+    frame = alice_ws.wait_for(f"{bob.username} left the room.", timeout=GRACE + 3)
+    assert 'data-user-id="' in frame
+    assert f">{bob.username}</span>" not in frame.partition('<ul id="presence"')[2]
+    assert stored_bodies(server, room) == []
+    assert log_lines(server, room) == []
+
+
+def test_two_people_online_at_once_have_different_colours(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    alice_ws, bob_ws = alice.socket(room), bob.socket(room)
+    alice_ws.say("mine")
+    bob_ws.say("yours")
+    colour = re.compile(r'class="message (nick-\d+)"')
+    alice_colour = colour.search(bob_ws.wait_for("mine")).group(1)
+    bob_colour = colour.search(alice_ws.wait_for("yours")).group(1)
+    assert alice_colour != bob_colour
+    presence = alice_ws.wait_for(f"{bob.username} joined").partition('<ul id="presence"')[2]
+    assert f'class="present {bob_colour}"' in presence
+
+
+def test_resume_sends_what_was_missed_once_and_in_order(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    alice_ws, bob_ws = alice.socket(room), bob.socket(room)
+    alice_ws.say("said before the break")
+    last_seen = message_ids([bob_ws.wait_for("said before the break")])[-1]
+    bob_ws.close()
+    for number in range(5):
+        alice_ws.say(f"while away {number}")
+    alice_ws.wait_for("while away 4")
+    stop = threading.Event()
+
+    def keep_talking():
+        number = 0
+        while not stop.is_set():
+            alice_ws.say(f"during the reconnect {number}")
+            number += 1
+            time.sleep(0.005)
+
+    talker = threading.Thread(target=keep_talking)
+    talker.start()
+    try:
+        bob_again = bob.socket(room, resume_after=last_seen)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        talker.join()
+    alice_ws.say("the end")
+    bob_again.wait_for("the end")
+    received = message_ids(bob_again.frames)
+    assert received == sorted(received)
+    assert len(received) == len(set(received))
+    assert len(received) == len(stored_bodies(server, room)) - 1
+
+
+def test_messages_sent_between_connecting_and_resuming_arrive_once(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    alice_ws = alice.socket(room)
+    bob_ws = bob.socket(room, resume_after=None)
+    for number in range(3):
+        alice_ws.say(f"in the gap {number}")
+    alice_ws.wait_for("in the gap 2")
+    bob_ws.send_json({"type": "resume", "after": 0})
+    bob_ws.wait_for("in the gap 2")
+    bob_ws.drain()
+    assert [f"in the gap {n}" in bob_ws.text() for n in range(3)] == [True] * 3
+    assert message_ids(bob_ws.frames) == message_ids(alice_ws.frames)
+
+
+def test_a_client_without_resume_gets_messages_from_when_it_connected(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    alice_ws = alice.socket(room)
+    alice_ws.say("said before bob came")
+    alice_ws.wait_for("said before bob came")
+    bob_ws = bob.socket(room, resume_after=None)
+    alice_ws.say("said after")
+    bob_ws.wait_for("said after", timeout=5)
+    assert "said before bob came" not in bob_ws.text()
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ("not json", "That was not understood."),
+        ("[1, 2]", "That was not understood."),
+        ('{"body": 42}', "That was not understood."),
+        ('{"body": "   \\n  "}', "Type a message first."),
+        ('{"body": "' + "x" * 201 + '"}', "the limit is 200"),
+    ],
+    ids=["not-json", "not-an-object", "body-not-text", "blank", "too-long"],
+)
+def test_a_bad_frame_gets_a_clear_answer_and_saves_nothing(server, frame, message):
+    (alice,) = people(server, "alice")
+    room = room_with(alice)
+    ws = alice.socket(room)
+    ws.client.send(frame)
+    answer = ws.wait_for(message)
+    assert answer.startswith('<p id="composer-status"')
+    ws.say("still works")
+    ws.wait_for("still works")
+    assert stored_bodies(server, room) == ["still works"]
+
+
+def test_a_refused_message_comes_back_into_the_composer(server):
+    (alice,) = people(server, "alice")
+    room = room_with(alice)
+    ws = alice.socket(room)
+    ws.say("<b>" + "y" * 200)
+    answer = ws.wait_for("the limit is 200")
+    assert '<textarea id="composer-body"' in answer
+    assert "&lt;b&gt;" + "y" * 200 + "</textarea>" in answer
+
+
+def test_a_frame_over_the_size_cap_closes_the_socket(server):
+    (alice,) = people(server, "alice")
+    room = room_with(alice)
+    ws = alice.socket(room)
+    ws.say("z" * (65 * 1024))
+    assert ws.wait_closed() == 1009
+    assert stored_bodies(server, room) == []
+
+
+def test_a_message_posted_without_javascript_reaches_the_sockets(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    bob_ws = bob.socket(room)
+    status, url, page = alice.post(f"/chat/room/{room}/messages", {"body": "no script here"})
+    assert status == 200
+    assert url.endswith(f"/chat/room/{room}/#composer")
+    assert "no script here" in page
+    bob_ws.wait_for("no script here")
+
+
+def test_a_removed_member_is_told_and_the_socket_closes(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    bob_ws = bob.socket(room)
+    alice.post(f"/chat/room/{room}/edit/members/{bob.username}/remove")
+    assert bob_ws.wait_closed() == 1008
+    assert "You were removed from this room." in bob_ws.text()
+
+
+def test_logging_out_closes_that_sessions_sockets_only(server):
+    (alice,) = people(server, "alice")
+    room = room_with(alice)
+    other_session = server.browser()
+    other_session.post(
+        "/chat/login/",
+        {"username": alice.username, "password": "correct horse"},
+        page="/chat/login/",
+    )
+    ws, other_ws = alice.socket(room), other_session.socket(room)
+    alice.post("/chat/logout/")
+    assert ws.wait_closed() == 1008
+    other_ws.say("still here")
+    other_ws.wait_for("still here")
+
+
+def test_deleting_the_room_closes_every_socket_in_it(server):
+    alice, bob = people(server, "alice", "bob")
+    room = room_with(alice, bob)
+    bob_ws = bob.socket(room)
+    alice.post(f"/chat/room/{room}/edit/delete", {"confirm_name": room})
+    assert bob_ws.wait_closed() == 1008
+    assert f"The room {room} was deleted." in bob_ws.text()
+
+
+def test_flood_control_tells_the_sender(tmp_path, migrated_database):
+    with live_server(tmp_path, migrated_database, FLOOD_LIMIT="3/10s") as flood_server:
+        (alice,) = [flood_server.browser().sign_up("alice")]
+        room = room_with(alice)
+        ws = alice.socket(room)
+        for number in range(4):
+            ws.say(f"message {number}")
+        answer = ws.wait_for("You are sending too fast.")
+        assert re.search(r"Wait \d+ s and send it again\.", answer)
+        assert "message 3</textarea>" in answer
+        assert stored_bodies(flood_server, room) == ["message 0", "message 1", "message 2"]
+
+
+def test_stopping_the_server_closes_sockets_with_1012(tmp_path, migrated_database):
+    with live_server(tmp_path, migrated_database) as stopping:
+        alice = stopping.browser().sign_up("alice")
+        room = room_with(alice)
+        ws = alice.socket(room)
+        ws.say("hello")
+        ws.wait_for("hello")
+        started = time.monotonic()
+        stopping.stop()
+        assert ws.wait_closed() == 1012
+        assert time.monotonic() - started < 5
