@@ -1,8 +1,11 @@
-"""Room log files: where they are, and how they move with their room."""
+"""Room log files: where they are, one line per message, and how they move with their room."""
+
+from datetime import datetime
 
 import pytest
 
 from chatapp import roomlog
+from chatapp.models import Message, User
 
 
 @pytest.fixture
@@ -34,3 +37,39 @@ def test_archiving_sets_the_file_aside_where_no_room_writes(logs):
     assert archived.read_text(encoding="utf-8") == "line\n"
     assert [path.name for path in logs.iterdir()] == [archived.name]
     assert roomlog.archive_log("kitchen") is None
+
+
+def a_message(body, author="alice", recipient=None, personal=False):
+    """An unsaved message sent at 20:11:20 on 22 November 2026."""
+    return Message(
+        author=author and User(username=author),
+        recipient=recipient and User(username=recipient),
+        is_personal=personal,
+        body=body,
+        created_at=datetime(2026, 11, 22, 20, 11, 20),
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "line"),
+    [
+        (a_message("hello everyone"), "2026-11-22 20:11:20 alice: hello everyone\n"),
+        (
+            a_message("psst", recipient="bob", personal=True),
+            "2026-11-22 20:11:20 alice -> bob (personal): psst\n",
+        ),
+        (a_message("bye", author=None), "2026-11-22 20:11:20 deleted user: bye\n"),
+        (
+            a_message("x", recipient=None, personal=True),
+            "2026-11-22 20:11:20 alice -> deleted user (personal): x\n",
+        ),
+        (
+            a_message("a\nb\r\nc\td\\n\x00\x1b[31m\u2028e\x85f Кухня"),
+            "2026-11-22 20:11:20 alice: "
+            "a\\nb\\r\\nc\\td\\\\n\\u0000\\u001b[31m\\u2028e\\u0085f Кухня\n",
+        ),
+    ],
+    ids=["plain", "personal", "deleted-author", "deleted-recipient", "controls"],
+)
+def test_a_message_is_one_log_line(message, line):
+    assert roomlog.log_line(message) == line
