@@ -48,6 +48,7 @@ class RoomSocket:
         self.user_id = user.id
         self.session_id = session_id
         self.sent_ids = OrderedDict()
+        self.last_id = None  # the newest message id the browser has, once known
         self.held = []
         self.resumed = False
         self.closed = False
@@ -85,7 +86,7 @@ class RoomSocket:
             item = inbox.get(timeout=timeout)
             if inbox.overflowed:
                 inbox.catch_up()
-                self.resume(max(self.sent_ids, default=0))
+                self.resume(self.last_id)
             if item is None:
                 self.resume(None)
             elif isinstance(item, Received):
@@ -135,6 +136,7 @@ class RoomSocket:
         """Send what was said since after, then the live frames held meanwhile, each once."""
         self.resumed = True
         if after is not None:
+            self.last_id = max(after, self.last_id or 0)
             missed = Message.page_for(
                 self.room_id, self.user_id, after=after, limit=RESUME_LIMIT + 1
             )
@@ -175,6 +177,7 @@ class RoomSocket:
         """Note message ids as sent, keeping only the latest."""
         for message_id in message_ids:
             self.sent_ids[message_id] = None
+            self.last_id = max(message_id, self.last_id or 0)
         while len(self.sent_ids) > SENT_IDS_KEPT:
             self.sent_ids.popitem(last=False)
 
