@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint clean
+.PHONY: run test bench lint clean
 
 run: $(VENV)/.requirements
 	$(BIN)/flask --app wsgi db upgrade
@@ -16,6 +16,10 @@ run: $(VENV)/.requirements
 test: $(VENV)/.requirements-dev
 	scripts/install-test-services
 	$(BIN)/pytest
+
+# Run the benchmarks and print their table.
+bench: $(VENV)/.requirements-dev
+	$(BIN)/python -m bench.fanout
 
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .

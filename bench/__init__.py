@@ -1,0 +1,1 @@
+"""Benchmarks of chatapp against a live server: `make bench` runs them."""
