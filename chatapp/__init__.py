@@ -5,7 +5,7 @@ import os
 from flask import Flask
 
 from chatapp import broker, cli, database, headers, presence, settings
-from chatapp.blueprints import auth, chat, errors, invitations, rooms, users
+from chatapp.blueprints import auth, chat, errors, events, invitations, rooms, users
 from chatapp.extensions import (
     csrf,
     db,
@@ -43,7 +43,7 @@ def create_app(test_config=None):
     presence.init_app(app)
     headers.init_app(app)
 
-    for blueprint in (auth.bp, rooms.bp, chat.bp, invitations.bp, users.bp, errors.bp):
+    for blueprint in (auth.bp, rooms.bp, chat.bp, invitations.bp, events.bp, users.bp, errors.bp):
         app.register_blueprint(blueprint)
     cli.register(app)
     return app

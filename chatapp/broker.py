@@ -22,6 +22,8 @@ class Frame(NamedTuple):
     message_id: int | None = None
     # The ids of the users who may see it, or None for everyone on the channel.
     audience: frozenset[int] | None = None
+    # The Server-Sent Events name it goes out under; sockets ignore it.
+    event: str = "update"
 
     def is_for(self, user_id):
         """Whether a socket of this user may receive the frame."""
@@ -49,6 +51,10 @@ def room_channel(room_id):
 def user_channel(user_id):
     """The channel of what concerns one user wherever they are."""
     return f"user:{user_id}"
+
+
+# What concerns everyone logged in: who is online, public rooms, announcements.
+SITE_CHANNEL = "site"
 
 
 class Inbox:

@@ -98,6 +98,8 @@ class ProfileForm(FlaskForm):
         validators=[FileAllowed(AVATAR_EXTENSIONS, "Upload an image: PNG, JPEG, GIF or WebP.")],
     )
     drop_avatar = BooleanField("Remove my avatar")
+    shares_read_state = BooleanField("Let others see when I have read their messages")
+    shares_typing = BooleanField('Show others when I am typing ("is typing…")')
 
 
 class ChangePasswordForm(FlaskForm):
@@ -169,3 +171,11 @@ class DeleteRoomForm(FlaskForm):
     """Deleting a room asks for its name, typed out."""
 
     confirm_name = StringField("Type the room's name to confirm", validators=[InputRequired()])
+
+
+class AnnouncementForm(FlaskForm):
+    """An admin's word to everyone connected."""
+
+    text = StringField(
+        "Announcement", filters=[strip], validators=[InputRequired(), Length(max=500)]
+    )

@@ -2,9 +2,9 @@
 
 import secrets
 
-from flask import render_template
+from flask import render_template, url_for
 
-from chatapp.broker import Close, get_broker, room_channel, user_channel
+from chatapp.broker import Close, Frame, get_broker, room_channel, user_channel
 
 POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012
@@ -46,3 +46,11 @@ def close_room_sockets(room_id, reason):
 def shut_down(app):
     """Close every socket of this process with 1012, so that browsers reconnect elsewhere."""
     app.extensions["broker"].close_all(Close(SERVICE_RESTART))
+
+
+def room_renamed(room_id, new_name):
+    """Send open pages of a renamed room to its new address."""
+    html = render_template(
+        "chat/_moved.html", room_name=new_name, url=url_for("chat.room", name=new_name)
+    )
+    get_broker().publish(room_channel(room_id), Frame(html))

@@ -5,7 +5,7 @@ import re
 from flask import current_app, render_template
 from sqlalchemy import update
 
-from chatapp import roomlog
+from chatapp import notify, roomlog
 from chatapp.broker import Frame, get_broker, room_channel
 from chatapp.extensions import db, flood_control
 from chatapp.models import Message, Room, User, utcnow
@@ -29,6 +29,7 @@ def post_message(room, author, text, to=None):
     message = save(room, author, body, recipient)
     roomlog.append_message(room.name, message)
     publish(message)
+    notify.unread_changed(room.id)
     return message
 
 

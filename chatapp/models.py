@@ -59,6 +59,8 @@ class User(UserMixin, db.Model):
     avatar: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     avatar_digest: Mapped[str | None] = mapped_column(String(16))
     is_admin: Mapped[bool] = mapped_column(default=False)
+    shares_read_state: Mapped[bool] = mapped_column(default=True, server_default=true())
+    shares_typing: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self):
@@ -145,7 +147,10 @@ class Room(db.Model):
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list["Membership"]] = relationship(
-        back_populates="room", passive_deletes=True, order_by="Membership.joined_at"
+        back_populates="room",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Membership.joined_at",
     )
 
     def __repr__(self):

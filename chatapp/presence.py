@@ -13,6 +13,8 @@ from typing import NamedTuple
 from flask import current_app
 
 PALETTE_SIZE = 24
+# The room id under which event streams count: whoever has one is online.
+SITE = 0
 
 
 class Arrival(NamedTuple):

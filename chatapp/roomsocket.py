@@ -7,13 +7,14 @@ The inbox carries what the room and user channels publish and what the browser s
 import contextlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from typing import NamedTuple
 
 from flask import copy_current_request_context, current_app, render_template
 from simple_websocket import ConnectionClosed
 
-from chatapp import messaging
+from chatapp import messaging, notify, reading
 from chatapp.broker import Close, Frame, get_broker, room_channel, user_channel
 from chatapp.extensions import db
 from chatapp.live import POLICY_VIOLATION, closed_notice
@@ -25,6 +26,7 @@ RESUME_WAIT_SECONDS = 2
 # Beyond this many missed messages the list is drawn afresh instead of appended to.
 RESUME_LIMIT = 500
 SENT_IDS_KEPT = 1000
+TYPING_EVERY_SECONDS = 3
 NOT_A_MEMBER = "You are no longer a member of this room."
 
 
@@ -52,6 +54,7 @@ class RoomSocket:
         self.held = []
         self.resumed = False
         self.closed = False
+        self.last_typing = -TYPING_EVERY_SECONDS
         # The leave notice is drawn after this request ended, in a copy of its context.
         self.announce_leaving = copy_current_request_context(self.announce_left)
 
@@ -112,6 +115,10 @@ class RoomSocket:
         elif frame.get("type") == "resume":
             after = frame.get("after")
             self.resume(after if isinstance(after, int) and after >= 0 else None)
+        elif frame.get("type") == "read" and isinstance(frame.get("id"), int):
+            self.mark_read(frame["id"])
+        elif frame.get("type") == "typing":
+            self.typing()
         elif isinstance(frame.get("body"), str):
             to = frame.get("to")
             self.send_message(frame["body"], to if isinstance(to, str) and to else None)
@@ -131,6 +138,23 @@ class RoomSocket:
             messaging.post_message(room, user, text, to)
         except messaging.MessageRefused as refusal:
             self.tell(str(refusal), restore=text if to is None else None)
+
+    def mark_read(self, message_id):
+        """The browser shows everything up to message_id: move the read mark there."""
+        moved = reading.mark_read(self.room_id, self.user_id, message_id)
+        if moved is not None:
+            notify.read_moved(self.room_id, self.user_id, *moved)
+
+    def typing(self):
+        """Tell the room this user is typing, at most every few seconds."""
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_EVERY_SECONDS:
+            return
+        self.last_typing = now
+        user = db.session.get(User, self.user_id)
+        if user is not None and user.shares_typing:
+            html = render_template("chat/_typing.html", user=user)
+            get_broker().publish(room_channel(self.room_id), Frame(html))
 
     def resume(self, after):
         """Send what was said since after, then the live frames held meanwhile, each once."""

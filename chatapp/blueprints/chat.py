@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, g, request, session, url_for
 from flask_login import current_user
 
-from chatapp import live
+from chatapp import live, notify, reading
 from chatapp.access import my_room_or_404, open_room_or_404
 from chatapp.extensions import db, sock
 from chatapp.messaging import MessageRefused, post_message
@@ -75,6 +75,7 @@ def join(name):
     room = open_room_or_404(name)
     room.join(current_user)
     db.session.commit()
+    notify.rooms_changed([current_user.id])
     return redirect_after_post(url_for("chat.room", name=room.name))
 
 
@@ -88,6 +89,7 @@ def leave(name):
         return render_room(room, "chat/_leave_form.html", refusal.status, leave_error=str(refusal))
     db.session.commit()
     live.close_member_sockets(room.id, current_user.id, "You left this room.")
+    notify.rooms_changed([current_user.id])
     flash(f"You left {room.name}.")
     return redirect_after_post(url_for("rooms.lobby"))
 
@@ -103,7 +105,14 @@ def render_messages(room, before):
         messages=messages,
         room_name=room.name,
         page_size=limit,
+        **my_receipts(room, messages),
     )
+
+
+def my_receipts(room, messages):
+    """How many have read each of my messages among these, for the page to show."""
+    mine = [message.id for message in messages if message.author_id == current_user.id]
+    return {"receipts": reading.receipts(room.id, mine), "direct": room.is_direct}
 
 
 def render_room(room, fragment="chat/room.html", status=200, **context):
@@ -112,6 +121,7 @@ def render_room(room, fragment="chat/room.html", status=200, **context):
     invitation = None if membership else room.pending_invitation_for(current_user)
     limit = current_app.config["HISTORY_SIZE"]
     messages = Message.page_for(room.id, current_user.id, limit=limit) if membership else []
+    first_unread = reading.first_unread_id(membership) if membership else None
     return render(
         "chat/room.html",
         fragment,
@@ -124,5 +134,7 @@ def render_room(room, fragment="chat/room.html", status=200, **context):
         messages=messages,
         page_size=limit,
         present=present_users(room.id),
+        first_unread=first_unread,
+        **my_receipts(room, messages),
         **context,
     )

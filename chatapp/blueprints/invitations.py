@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from chatapp import listings
+from chatapp import listings, notify
 from chatapp.access import my_invitation_or_404
 from chatapp.extensions import db
 from chatapp.responses import is_htmx, local_url_or, redirect_after_post, render
@@ -39,6 +39,7 @@ def accept(invitation_id):
     invitation = my_pending_invitation(invitation_id)
     invitation.accept()
     db.session.commit()
+    notify.invitation_answered(invitation)
     return redirect_after_post(url_for("chat.room", name=invitation.room.name))
 
 
@@ -48,6 +49,7 @@ def decline(invitation_id):
     invitation = my_pending_invitation(invitation_id)
     invitation.decline()
     db.session.commit()
+    notify.invitation_answered(invitation)
     if is_htmx():
         return ""
     return redirect(local_url_or(request.form.get("next"), url_for("invitations.index")), 303)

@@ -1,13 +1,19 @@
 """The lobby, creating rooms, and the owner's edit page."""
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from chatapp import listings, live, roomlog
+from chatapp import listings, live, notify, reading, roomlog
 from chatapp.access import managed_room_or_404, pending_invitation_or_404, user_or_404
 from chatapp.extensions import db
-from chatapp.forms import DeleteRoomForm, InviteForm, RoomForm, RoomSettingsForm
+from chatapp.forms import (
+    AnnouncementForm,
+    DeleteRoomForm,
+    InviteForm,
+    RoomForm,
+    RoomSettingsForm,
+)
 from chatapp.models import Room, RoomRefusal, User
 from chatapp.names import name_key
 from chatapp.responses import is_htmx, redirect_after_post, render
@@ -56,6 +62,10 @@ def create():
         db.session.rollback()
         form.invite.errors = [str(refusal)]
         return render_lobby(form, refusal.status)
+    for invitee in invitees:
+        notify.invitations_changed(invitee.id)
+    if room.is_public:
+        notify.public_rooms_changed()
     return redirect_after_post(url_for("chat.room", name=room.name))
 
 
@@ -72,18 +82,48 @@ def name_taken(form):
     return render_lobby(form, 409)
 
 
-def render_lobby(form, status=200):
-    """The lobby page, or just its create form for htmx."""
+def render_lobby(form, status=200, fragment="rooms/_create_form.html", announce_form=None):
+    """The lobby page, or just the form that was sent for htmx."""
     return render(
         "rooms/lobby.html",
-        "rooms/_create_form.html",
+        fragment,
         status,
         form=form,
-        rooms=listings.my_rooms(current_user),
-        conversations=listings.my_conversations(current_user),
-        other_rooms=listings.other_rooms(current_user),
+        announce_form=announce_form or AnnouncementForm(formdata=None),
         invitations=listings.my_invitations(current_user),
+        **lobby_lists(),
     )
+
+
+def lobby_lists():
+    """What the lobby's room lists show me."""
+    return {
+        "rooms": listings.my_rooms(current_user),
+        "conversations": listings.my_conversations(current_user),
+        "other_rooms": listings.other_rooms(current_user),
+        "unread": reading.unread_by_room(current_user.id),
+    }
+
+
+@bp.get("/chat/room/lists")
+@login_required
+def lists():
+    """The lobby's room lists alone, as they fetch themselves when my rooms change."""
+    return render_template("rooms/_lists.html", **lobby_lists())
+
+
+@bp.post("/chat/announcements")
+@login_required
+def announce():
+    """An admin tells everyone connected something."""
+    if not current_user.is_admin:
+        abort(404)
+    form = AnnouncementForm()
+    if not form.validate_on_submit():
+        return render_lobby(RoomForm(formdata=None), 422, "rooms/_announce_form.html", form)
+    notify.announce(current_user.shown_name, form.text.data)
+    flash("Announced.")
+    return redirect_after_post(url_for("rooms.lobby"))
 
 
 @bp.route("/chat/room/<name>/edit/", methods=("GET", "POST"))
@@ -94,7 +134,7 @@ def edit(name):
     form = RoomSettingsForm(obj=room)
     if not form.validate_on_submit():
         return render_edit(room, "rooms/_settings_form.html", settings_form=form)
-    old_name = room.name
+    old_name, was_public = room.name, room.is_public
     other = Room.find(form.name.data)
     if other is not None and other.id != room.id:
         form.name.errors = [NAME_TAKEN]
@@ -108,8 +148,18 @@ def edit(name):
         form.name.errors = [NAME_TAKEN]
         return render_edit(room, "rooms/_settings_form.html", 409, settings_form=form)
     roomlog.move_log(old_name, room.name)
+    announce_room_change(room, old_name, was_public)
     flash("Room saved.")
     return redirect_after_post(url_for("rooms.edit", name=room.name))
+
+
+def announce_room_change(room, old_name, was_public):
+    """Members see the new name at once; every lobby sees a public room change."""
+    if room.name != old_name:
+        live.room_renamed(room.id, room.name)
+    notify.rooms_changed(membership.user_id for membership in room.memberships)
+    if was_public or room.is_public:
+        notify.public_rooms_changed()
 
 
 @bp.post("/chat/room/<name>/edit/invite")
@@ -134,6 +184,7 @@ def invite(name):
         db.session.rollback()
         form.username.errors = [f"{invitee.username} is already invited."]
         return render_people(room, 409, invite_form=form)
+    notify.invitations_changed(invitee.id)
     return people_changed(room, f"Invited {invitee.username}.")
 
 
@@ -145,6 +196,7 @@ def revoke(name, invitation_id):
     invitation = pending_invitation_or_404(room, invitation_id)
     invitation.revoke()
     db.session.commit()
+    notify.invitations_changed(invitation.invitee_id)
     return people_changed(room, f"The invitation of {invitation.invitee.username} was revoked.")
 
 
@@ -160,6 +212,8 @@ def remove_member(name, username):
         return render_people(room, refusal.status, people_error=str(refusal))
     db.session.commit()
     live.close_member_sockets(room.id, member.id, "You were removed from this room.")
+    notify.tell(member.id, f"You were removed from {room.name}.")
+    notify.rooms_changed([member.id])
     return people_changed(room, f"{member.username} was removed.")
 
 
@@ -191,11 +245,17 @@ def delete(name):
     if name_key(form.confirm_name.data.strip()) != room.name_key:
         form.confirm_name.errors = [f"Type {room.name} to delete this room."]
         return render_edit(room, "rooms/_delete_form.html", 422, delete_form=form)
-    room_id, room_name = room.id, room.name
+    room_id, room_name, was_public = room.id, room.name, room.is_public
+    member_ids = [membership.user_id for membership in room.memberships]
     db.session.delete(room)
     db.session.commit()
     roomlog.archive_log(room_name)
     live.close_room_sockets(room_id, f"The room {room_name} was deleted.")
+    for member_id in member_ids:
+        notify.tell(member_id, f"The room {room_name} was deleted.")
+    notify.rooms_changed(member_ids)
+    if was_public:
+        notify.public_rooms_changed()
     flash(f"The room {room_name} was deleted.")
     return redirect_after_post(url_for("rooms.lobby"))
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
-from chatapp import live
+from chatapp import live, notify
 from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
@@ -59,7 +59,8 @@ def start_direct(one, other):
     except IntegrityError:
         # Both clicked "Message" at once: the unique name let only one row in.
         db.session.rollback()
-        room = Room.direct_between(one, other)
+        return Room.direct_between(one, other)
+    notify.rooms_changed([other.id])
     return room
 
 
@@ -105,6 +106,8 @@ def apply_profile(form, user):
     user.display_name = form.display_name.data or ""
     user.email = form.email.data or ""
     user.about = form.about.data or ""
+    user.shares_read_state = form.shares_read_state.data
+    user.shares_typing = form.shares_typing.data
     if form.drop_avatar.data:
         user.remove_avatar()
     elif form.avatar_file.data:

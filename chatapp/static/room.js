@@ -7,6 +7,10 @@
   if (!room || !messages) return;
   var wasAtBottom = true;
   var heightBefore = 0;
+  var socket = null;
+  var lastRead = 0;
+  var lastTyping = 0;
+  var typingTimer = null;
 
   function lastMessageId() {
     var shown = messages.querySelectorAll("article[id^='msg-']");
@@ -22,8 +26,26 @@
 
   // Ask for what was said while this page was not connected, before anything queued.
   room.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
     var resume = JSON.stringify({ type: "resume", after: lastMessageId() });
-    event.detail.socketWrapper.sendImmediately(resume);
+    socket.sendImmediately(resume);
+    markRead();
+  });
+
+  // What is on screen at the bottom of a visible page counts as read.
+  function markRead() {
+    var last = lastMessageId();
+    if (!socket || last <= lastRead || document.hidden || !atBottom()) return;
+    lastRead = last;
+    socket.send(JSON.stringify({ type: "read", id: last }));
+  }
+  document.addEventListener("visibilitychange", markRead);
+
+  // Others see "is typing", at most every few seconds.
+  room.addEventListener("input", function (event) {
+    if (!socket || event.target.id !== "composer-body" || Date.now() - lastTyping < 3000) return;
+    lastTyping = Date.now();
+    socket.send(JSON.stringify({ type: "typing" }));
   });
 
   // New messages never pull a reader who scrolled up; a button offers the way down.
@@ -34,9 +56,12 @@
   room.addEventListener("htmx:wsAfterMessage", function () {
     if (wasAtBottom) toBottom();
     else if (messages.scrollHeight > heightBefore) newBelow.hidden = false;
+    markRead();
   });
   messages.addEventListener("scroll", function () {
-    if (atBottom()) newBelow.hidden = true;
+    if (!atBottom()) return;
+    newBelow.hidden = true;
+    markRead();
   });
   newBelow.addEventListener("click", toBottom);
 
@@ -66,7 +91,15 @@
     if (details) details.open = false;
   });
   document.body.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (event.detail.target.id === "composer-body") event.detail.target.focus();
+    var id = event.detail.target.id;
+    if (id === "composer-body") document.getElementById(id).focus();
+    if (id === "room-moved") location.replace(document.getElementById(id).dataset.url);
+    if (id === "typing") {
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () {
+        document.getElementById("typing").textContent = "";
+      }, 5000);
+    }
   });
 
   toBottom();

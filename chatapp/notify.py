@@ -1,0 +1,122 @@
+"""What each user's event stream and room sockets hear about changes made elsewhere.
+
+Frames named "update" are out-of-band swaps every page can take (badges, counts, notices,
+who is online). "rooms" and "invitations" only tell a page that a list it shows changed;
+the lists fetch themselves again, so that each user gets their own view and forms.
+"""
+
+from flask import render_template
+
+from chatapp import reading
+from chatapp.broker import SITE_CHANNEL, Frame, get_broker, room_channel, user_channel
+from chatapp.extensions import db
+from chatapp.models import PENDING, Invitation
+from chatapp.presence import SITE, get_presence
+
+CHANGED = "changed"
+
+
+def to_user(user_id, html, event="update"):
+    """Publish a frame to every stream of one user."""
+    get_broker().publish(user_channel(user_id), Frame(html, event=event))
+
+
+def invitations_changed(user_id):
+    """The user's pending invitations changed: the badge and the lists follow."""
+    to_user(
+        user_id,
+        render_template("partials/_invitation_badge.html", count=pending_count(user_id), oob=True),
+    )
+    to_user(user_id, CHANGED, event="invitations")
+
+
+def pending_count(user_id):
+    """How many invitations wait for the user's answer."""
+    query = db.select(db.func.count(Invitation.id)).where(
+        Invitation.invitee_id == user_id, Invitation.status == PENDING
+    )
+    return db.session.scalar(query)
+
+
+def invitation_answered(invitation):
+    """Tell the inviter of the answer, and the invitee's other pages too."""
+    if invitation.inviter_id is not None:
+        invitee, room = invitation.invitee.username, invitation.room.name
+        text = f"{invitee} {invitation.status} your invitation to {room}."
+        tell(invitation.inviter_id, text)
+        rooms_changed([invitation.inviter_id])
+    invitations_changed(invitation.invitee_id)
+    rooms_changed([invitation.invitee_id])
+
+
+def tell(user_id, text):
+    """Show a short notice on every page the user has open."""
+    to_user(user_id, render_template("partials/_live_notice.html", text=text))
+
+
+def rooms_changed(user_ids):
+    """The lists of rooms these users see changed."""
+    for user_id in set(user_ids):
+        to_user(user_id, CHANGED, event="rooms")
+
+
+def public_rooms_changed():
+    """A public room appeared, changed or went: every lobby lists it anew."""
+    get_broker().publish(SITE_CHANNEL, Frame(CHANGED, event="rooms"))
+
+
+def announce(author, text):
+    """An admin's announcement, to everyone connected."""
+    html = render_template("partials/_announcement.html", author=author, text=text)
+    get_broker().publish(SITE_CHANNEL, Frame(html))
+
+
+def online_changed():
+    """Who is online changed: one style rule for every page marks them."""
+    html = render_online()
+    get_broker().publish(SITE_CHANNEL, Frame(html))
+
+
+def render_online(oob=True):
+    """The style that marks everyone online, by user id."""
+    online = sorted(get_presence().in_room(SITE))
+    return render_template("partials/_online.html", online=online, oob=oob)
+
+
+def unread_changed(room_id):
+    """After a message: each member's count for the room and in all, from two grouped queries."""
+    in_room = reading.unread_in_room(room_id)
+    in_all = reading.total_unread_of_members(room_id)
+    for user_id, count in in_room.items():
+        send_unread(user_id, room_id, count, in_all.get(user_id, 0))
+
+
+def send_unread(user_id, room_id, count, total):
+    """One user's unread count for a room (for the lobby) and in all (for every tab title)."""
+    to_user(user_id, render_template("partials/_unread_total.html", count=total, oob=True))
+    unread = render_template("rooms/_unread.html", room_id=room_id, count=count, oob=True)
+    to_user(user_id, unread, event="unread")
+
+
+def read_moved(room_id, user_id, old_mark, new_mark):
+    """A member read up to new_mark: their counts, and the receipts their authors see."""
+    send_unread(
+        user_id,
+        room_id,
+        reading.unread_by_room(user_id).get(room_id, 0),
+        reading.total_unread(user_id),
+    )
+    authored = reading.authors_of(room_id, old_mark, new_mark)
+    if not authored:
+        return
+    counts = reading.receipts(room_id, [mid for ids in authored.values() for mid in ids])
+    direct = reading.is_direct(room_id)
+    for author_id, message_ids in authored.items():
+        html = render_template(
+            "chat/_receipts.html",
+            receipts={mid: counts.get(mid, 0) for mid in message_ids},
+            direct=direct,
+            oob=True,
+        )
+        frame = Frame(html, audience=frozenset({author_id}))
+        get_broker().publish(room_channel(room_id), frame)
