@@ -12,6 +12,7 @@ HISTORY_SIZE = 30
 MAX_MESSAGE_LENGTH = 4000
 FLOOD_LIMIT = "10/10s"
 PRESENCE_GRACE_SECONDS = 5  # a reload within this is neither a leave nor a join
+EVENTS_KEEPALIVE_SECONDS = 15  # a comment on idle event streams, so proxies keep them
 
 # flask-sock: ping every 25 s (no pong closes the socket); frames up to 64 KiB.
 SOCK_SERVER_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024}

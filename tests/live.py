@@ -1,19 +1,23 @@
 """A live server (gunicorn, as deployed) on loopback, with browsers and sockets to talk to it."""
 
 import contextlib
+import http.client
 import json
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import NamedTuple
 
 import simple_websocket
 
@@ -174,9 +178,20 @@ class Browser:
         assert url.endswith(f"/chat/room/{quote(room_name)}/"), (status, url)
 
     def close(self):
-        """Close every socket this browser opened."""
+        """Close every socket and event stream this browser opened."""
         for ws in self.sockets:
             ws.close()
+
+    def events(self, last_event_id=None, origin=None):
+        """Open my event stream as the page's EventSource does."""
+        headers = {"Cookie": self.cookie_header(), "Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        if origin:
+            headers["Origin"] = origin
+        stream = EventStream(self.base_url, headers)
+        self.sockets.append(stream)
+        return stream
 
     def cookie_header(self):
         """The Cookie header the browser sends to the server."""
@@ -200,6 +215,93 @@ class Browser:
 def quote(name):
     """A room name as it appears in a URL path."""
     return urllib.parse.quote(name, safe="@")
+
+
+class Event(NamedTuple):
+    """One Server-Sent Event."""
+
+    name: str
+    id: str | None
+    data: str
+
+
+class EventStream:
+    """A Server-Sent Events client that keeps every event it received."""
+
+    def __init__(self, base_url, headers):
+        host, port = urllib.parse.urlsplit(base_url).netloc.split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.connection.request("GET", "/chat/events", headers=headers)
+        self.response = self.connection.getresponse()
+        self.status = self.response.status
+        self.headers = self.response.headers
+        self.received = queue.SimpleQueue()
+        self.events = []
+        self.comments = []
+        self.ended = False
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        """Parse the stream line by line, as EventSource does, until it ends."""
+        name, event_id, data = "message", None, []
+        # Closing from the test's thread breaks the read in ways that vary: all end it.
+        with contextlib.suppress(Exception):
+            for raw in self.response:
+                line = raw.decode().rstrip("\n")
+                if line.startswith(":"):
+                    self.received.put(line)
+                elif line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("id: "):
+                    event_id = line[4:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif not line and data:
+                    self.received.put(Event(name, event_id, "\n".join(data)))
+                    name, event_id, data = "message", None, []
+        self.received.put(None)
+
+    def wait_for(self, text, name=None, timeout=5):
+        """Wait for an event (of this name) whose data contains text, and return it."""
+        deadline = time.monotonic() + timeout
+        found = self._find(text, name)
+        while found is None and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                self._keep(self.received.get(timeout=max(0.01, deadline - time.monotonic())))
+            found = self._find(text, name)
+        if found is None:
+            raise AssertionError(f"no {name or ''} event with {text!r}; got {self.events!r}")
+        return found
+
+    def _find(self, text, name):
+        return next((e for e in self.events if text in e.data and name in (None, e.name)), None)
+
+    def _keep(self, item):
+        if isinstance(item, Event):
+            self.events.append(item)
+        elif isinstance(item, str):
+            self.comments.append(item)
+        else:
+            self.ended = True
+
+    def drain(self, seconds=0.3):
+        """Collect whatever arrives within seconds; return all events so far."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                self._keep(self.received.get(timeout=max(0.01, deadline - time.monotonic())))
+        return self.events
+
+    def text(self):
+        """The data of every event so far, as one string."""
+        return "".join(event.data for event in self.events)
+
+    def close(self):
+        """Hang up, as a closed tab does."""
+        with contextlib.suppress(OSError):
+            self.response.close()
+            self.connection.close()
 
 
 class BrowserLikeClient(simple_websocket.Client):

@@ -7,12 +7,14 @@ from flask import (
     Response,
     abort,
     copy_current_request_context,
+    current_app,
     render_template,
     request,
     session,
     stream_with_context,
 )
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from chatapp import notify, reading
 from chatapp.broker import SITE_CHANNEL, Close, Frame, get_broker, user_channel
@@ -22,7 +24,6 @@ from chatapp.presence import SITE, get_presence
 
 bp = Blueprint("events", __name__, url_prefix="/chat")
 
-KEEPALIVE_SECONDS = 15
 _event_ids = itertools.count(1)
 
 
@@ -33,6 +34,7 @@ def stream():
     if not is_allowed_origin(request):
         abort(403, "This site does not accept event streams opened from that origin.")
     user_id, session_id = current_user.id, session.get("sid")
+    keepalive = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
     inbox = get_broker().subscribe([user_channel(user_id), SITE_CHANNEL])
     arrival = get_presence().arrive(SITE, user_id)
     if arrival.is_new:
@@ -46,7 +48,7 @@ def stream():
         try:
             yield first
             while True:
-                item = inbox.get(timeout=KEEPALIVE_SECONDS)
+                item = inbox.get(timeout=keepalive)
                 if item is None:
                     yield ": keepalive\n\n"
                 elif isinstance(item, Frame) and item.is_for(user_id):
@@ -98,5 +100,6 @@ def live_counts():
     return {
         "pending_invitations": lambda: notify.pending_count(current_user.id),
         "unread_total": lambda: reading.total_unread(current_user.id),
-        "online_style": lambda: notify.render_online(oob=False),
+        # Rendered by our own template from integer ids: markup, not text to escape.
+        "online_style": lambda: Markup(notify.render_online(oob=False)),
     }

@@ -1,0 +1,291 @@
+"""Each user's event stream, read by a real SSE client from gunicorn on loopback."""
+
+import itertools
+import re
+import sqlite3
+
+import pytest
+
+from tests.live import live_server
+
+GRACE = 0.5
+_serial = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, migrated_database):
+    """One live server for the module; each test makes its own people and rooms."""
+    folder = tmp_path_factory.mktemp("events")
+    settings = {
+        "PRESENCE_GRACE_SECONDS": GRACE,
+        "FLOOD_LIMIT": "off",
+        "EVENTS_KEEPALIVE_SECONDS": 0.3,
+    }
+    with live_server(folder, migrated_database, **settings) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def close_streams(server):
+    """Close what a test opened."""
+    yield
+    server.close_browsers()
+
+
+def people(server, *names):
+    """Browsers signed up under fresh names."""
+    return [server.browser().sign_up(f"{name}{next(_serial)}") for name in names]
+
+
+def new_room(owner, *members, visibility="private"):
+    """A new room of owner's with the members in it; its name."""
+    name = f"room{next(_serial)}"
+    owner.create_room(name, *members, visibility=visibility)
+    for member in members:
+        member.accept_invitation(name)
+    return name
+
+
+def user_id(server, browser):
+    """The id the database gave the browser's user."""
+    with sqlite3.connect(server.database) as database:
+        query = "SELECT id FROM users WHERE username = ?"
+        return database.execute(query, (browser.username,)).fetchone()[0]
+
+
+def room_id(server, name):
+    """The id of the room with this name."""
+    with sqlite3.connect(server.database) as database:
+        return database.execute("SELECT id FROM rooms WHERE name = ?", (name,)).fetchone()[0]
+
+
+def badge(count):
+    """The invitation badge as the stream sends it."""
+    hidden = "" if count else " hidden"
+    return f'<span id="invitation-badge" class="count-badge" hx-swap-oob="true"{hidden}>{count}<'
+
+
+def test_the_stream_starts_at_once_and_keeps_alive(server):
+    (alice,) = people(server, "alice")
+    stream = alice.events()
+    assert stream.status == 200
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    assert stream.headers["Cache-Control"] == "no-cache"
+    assert stream.headers["X-Accel-Buffering"] == "no"
+    first = stream.wait_for("invitation-badge", timeout=2)
+    assert first.name == "update"
+    assert first.id is not None
+    assert '<span id="unread-total" data-count="0"' in first.data
+    stream.drain(1)
+    assert ": keepalive" in stream.comments
+
+
+def test_only_a_logged_in_user_from_this_site_gets_a_stream(server):
+    assert server.browser().events().status in (302, 401)
+    (alice,) = people(server, "alice")
+    assert alice.events(origin="http://evil.example").status == 403
+
+
+def test_an_invitation_arrives_live_and_the_owner_sees_the_answer(server):
+    alice, bob = people(server, "alice", "bob")
+    alice_stream, bob_stream = alice.events(), bob.events()
+    bob_stream.wait_for(badge(0))
+    room = f"room{next(_serial)}"
+    alice.create_room(room, bob)
+    bob_stream.wait_for(badge(1))
+    bob_stream.wait_for("changed", name="invitations")
+    bob.accept_invitation(room)
+    notice = alice_stream.wait_for(f"{bob.username} accepted your invitation to {room}.")
+    assert notice.data.startswith('<div id="live-notices" hx-swap-oob="beforeend">')
+    bob_stream.wait_for(badge(0))
+
+
+def test_a_declined_invitation_is_told_to_the_owner(server):
+    alice, bob = people(server, "alice", "bob")
+    room = new_room(alice)
+    alice_stream = alice.events()
+    alice.post(f"/chat/room/{room}/edit/invite", {"username": bob.username})
+    _, _, lobby = bob.get("/chat/room/")
+    invitation = re.search(r"/chat/invitations/(\d+)/decline", lobby).group(1)
+    bob.post(f"/chat/invitations/{invitation}/decline")
+    alice_stream.wait_for(f"{bob.username} declined your invitation to {room}.")
+
+
+def test_a_public_room_appears_for_everyone_and_a_private_one_does_not(server):
+    alice, carol = people(server, "alice", "carol")
+    carol_stream = carol.events()
+    carol_stream.wait_for("invitation-badge")
+    new_room(alice)
+    carol_stream.drain(0.5)
+    assert [e for e in carol_stream.events if e.name == "rooms"] == []
+    public = new_room(alice, visibility="public")
+    carol_stream.wait_for("changed", name="rooms")
+    assert public in carol.get("/chat/room/lists")[2]
+
+
+def test_a_rename_reaches_members_and_moves_open_room_pages(server):
+    alice, bob = people(server, "alice", "bob")
+    room = new_room(alice, bob)
+    bob_stream, bob_socket = bob.events(), bob.socket(room)
+    bob_stream.wait_for("invitation-badge")
+    renamed = f"renamed{next(_serial)}"
+    alice.post(f"/chat/room/{room}/edit/", {"name": renamed, "visibility": "private"})
+    bob_stream.wait_for("changed", name="rooms")
+    moved = bob_socket.wait_for('id="room-moved"')
+    assert f'data-url="/chat/room/{renamed}/"' in moved
+    assert f"This room is now called {renamed}." in moved
+
+
+def test_a_deletion_and_a_removal_are_told(server):
+    alice, bob, carol = people(server, "alice", "bob", "carol")
+    kept, deleted = new_room(alice, bob, carol), new_room(alice, bob)
+    bob_stream, carol_stream = bob.events(), carol.events()
+    carol_stream.wait_for("invitation-badge")
+    alice.post(f"/chat/room/{deleted}/edit/delete", {"confirm_name": deleted})
+    bob_stream.wait_for(f"The room {deleted} was deleted.")
+    alice.post(f"/chat/room/{kept}/edit/members/{carol.username}/remove")
+    carol_stream.wait_for(f"You were removed from {kept}.")
+    carol_stream.wait_for("changed", name="rooms")
+
+
+def test_an_admin_announcement_reaches_everyone_connected(server):
+    bob, carol = people(server, "bob", "carol")
+    streams = [bob.events(), carol.events()]
+    with sqlite3.connect(server.database) as database:
+        database.execute("UPDATE users SET is_admin = 1 WHERE username = ?", (bob.username,))
+    bob.post("/chat/announcements", {"text": "<b>Lunch</b> at noon"})
+    for stream in streams:
+        frame = stream.wait_for("Lunch")
+        assert "&lt;b&gt;Lunch&lt;/b&gt; at noon" in frame.data
+        assert frame.data.startswith('<div id="announcements" hx-swap-oob="afterbegin">')
+
+
+def test_only_an_admin_may_announce(server):
+    (bob,) = people(server, "bob")
+    assert bob.post("/chat/announcements", {"text": "hi"})[0] == 404
+
+
+def unread_count(stream, room_id, count):
+    """Wait for the stream to say the room has this many unread messages."""
+    hidden = "" if count else " hidden"
+    pattern = f'<span id="unread-room-{room_id}" class="count-badge" hx-swap-oob="true"{hidden}>'
+    return stream.wait_for(f"{pattern}{count}<", name="unread")
+
+
+def test_unread_counts_follow_new_messages_and_reading(server):
+    alice, bob, carol = people(server, "alice", "bob", "carol")
+    room = new_room(alice, bob, carol)
+    other = new_room(carol, bob)
+    rid = room_id(server, room)
+    bob_stream = bob.events()
+    alice_socket = alice.socket(room)
+    carol.socket(other).say("elsewhere")
+    alice_socket.say("one")
+    alice_socket.say("two")
+    unread_count(bob_stream, rid, 2)
+    bob_stream.wait_for('<span id="unread-total" data-count="3"')
+    _, _, lobby = bob.get("/chat/room/")
+    assert re.search(rf'id="unread-room-{rid}" class="count-badge">2<', lobby)
+    _, _, page = bob.get(f"/chat/room/{room}/")
+    assert re.search(r'id="new-line".*?</div>\s*<article id="msg-(\d+)"', page, re.DOTALL)
+    first_unread = re.search(r'id="new-line".*?<article id="msg-(\d+)"', page, re.DOTALL)
+    bob_socket = bob.socket(room)
+    last = int(re.findall(r'<article id="msg-(\d+)"', page)[-1])
+    assert int(first_unread.group(1)) < last
+    bob_socket.send_json({"type": "read", "id": last})
+    unread_count(bob_stream, rid, 0)
+    bob_stream.wait_for('<span id="unread-total" data-count="1"')
+    assert "new-line" not in bob.get(f"/chat/room/{room}/")[2]
+
+
+def test_the_author_sees_how_many_have_read_each_message(server):
+    alice, bob, carol = people(server, "alice", "bob", "carol")
+    room = new_room(alice, bob, carol)
+    alice_socket, bob_socket, carol_socket = (b.socket(room) for b in (alice, bob, carol))
+    alice_socket.say("did you read this")
+    message_id = int(re.search(r'id="msg-(\d+)"', bob_socket.wait_for("did you read")).group(1))
+    bob_socket.send_json({"type": "read", "id": message_id})
+    receipt = f'<span id="receipt-{message_id}" class="receipt" hx-swap-oob="true">'
+    alice_socket.wait_for(f"{receipt}read by 1</span>")
+    carol_socket.send_json({"type": "read", "id": message_id})
+    alice_socket.wait_for(f"{receipt}read by 2</span>")
+    assert "receipt-" not in bob_socket.text().replace(
+        f'id="receipt-{message_id}" class="receipt"></span>', ""
+    )
+    _, _, page = alice.get(f"/chat/room/{room}/")
+    assert f'<span id="receipt-{message_id}" class="receipt">read by 2</span>' in page
+    _, _, bobs_page = bob.get(f"/chat/room/{room}/")
+    assert f'<span id="receipt-{message_id}" class="receipt"></span>' in bobs_page
+
+
+def test_a_conversation_says_read_and_a_private_reader_is_never_counted(server):
+    alice, bob = people(server, "alice", "bob")
+    _, url, _ = alice.post(f"/chat/users/{bob.username}/message", page="/chat/users/")
+    conversation = url.rstrip("/").rsplit("/", 1)[1]
+    alice_socket, bob_socket = alice.socket(conversation), bob.socket(conversation)
+    alice_socket.say("first")
+    first = int(re.search(r'id="msg-(\d+)"', bob_socket.wait_for("first")).group(1))
+    bob_socket.send_json({"type": "read", "id": first})
+    alice_socket.wait_for(f'<span id="receipt-{first}" class="receipt" hx-swap-oob="true">read<')
+    profile = {"username": bob.username, "shares_typing": "y"}
+    bob.post("/chat/profile/", profile, page="/chat/profile/")
+    alice_socket.say("second")
+    second = int(re.search(r'id="msg-(\d+)"', bob_socket.wait_for("second")).group(1))
+    bob_socket.send_json({"type": "read", "id": second})
+    silent = alice_socket.wait_for(f'<span id="receipt-{second}" class="receipt" hx-swap-oob')
+    assert f'<span id="receipt-{second}" class="receipt" hx-swap-oob="true"></span>' in silent
+
+
+def test_online_status_is_live(server):
+    alice, bob = people(server, "alice", "bob")
+    alice_stream = alice.events()
+    bob_id = user_id(server, bob)
+    marker = f'.status[data-user-id="{bob_id}"]'
+    assert marker not in alice_stream.wait_for("online-users").data
+    bob_stream = bob.events()
+    alice_stream.wait_for(marker)
+    _, _, directory = alice.get("/chat/users/")
+    assert f'<span class="status" data-user-id="{bob_id}"></span>' in directory
+    assert marker in directory.partition("</head>")[0]
+    alice_stream.events.clear()
+    bob_stream.close()
+    # Others' streams come and go meanwhile: wait for the first list without bob.
+    while marker in (update := alice_stream.wait_for("online-users", timeout=GRACE + 3)).data:
+        alice_stream.events.remove(update)
+
+
+def test_typing_is_shown_throttled_and_can_be_switched_off(server):
+    alice, bob = people(server, "alice", "bob")
+    room = new_room(alice, bob)
+    alice_socket, bob_socket = alice.socket(room), bob.socket(room)
+    bob_socket.send_json({"type": "typing"})
+    bob_socket.send_json({"type": "typing"})
+    alice_socket.wait_for(f"{bob.username} is typing…")
+    alice_socket.drain(0.5)
+    assert alice_socket.text().count("is typing") == 1
+    bob.post("/chat/profile/", {"username": bob.username}, page="/chat/profile/")
+    bob.socket(room).send_json({"type": "typing"})
+    alice_socket.drain(0.5)
+    assert alice_socket.text().count("is typing") == 1
+
+
+def test_a_reconnect_with_last_event_id_gets_a_fresh_snapshot(server):
+    alice, bob = people(server, "alice", "bob")
+    first = bob.events()
+    last_id = first.wait_for("invitation-badge").id
+    first.close()
+    alice.create_room(f"room{next(_serial)}", bob)
+    again = bob.events(last_event_id=last_id)
+    snapshot = again.wait_for(badge(1))
+    assert int(snapshot.id) > int(last_id)
+    again.wait_for("changed", name="rooms")
+    again.wait_for("changed", name="invitations")
+
+
+def test_logging_out_ends_the_stream(server):
+    (alice,) = people(server, "alice")
+    stream = alice.events()
+    stream.wait_for("invitation-badge")
+    alice.post("/chat/logout/")
+    stream.drain(1)
+    assert stream.ended
