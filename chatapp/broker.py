@@ -49,8 +49,13 @@ def room_channel(room_id):
 
 
 def user_channel(user_id):
-    """The channel of what concerns one user wherever they are."""
+    """The channel that closes a user's sockets and streams."""
     return f"user:{user_id}"
+
+
+def stream_channel(user_id):
+    """The channel of what one user's event streams show."""
+    return f"stream:{user_id}"
 
 
 # What concerns everyone logged in: who is online, public rooms, announcements.

@@ -8,7 +8,7 @@ the lists fetch themselves again, so that each user gets their own view and form
 from flask import render_template
 
 from chatapp import reading
-from chatapp.broker import SITE_CHANNEL, Frame, get_broker, room_channel, user_channel
+from chatapp.broker import SITE_CHANNEL, Frame, get_broker, room_channel, stream_channel
 from chatapp.extensions import db
 from chatapp.models import PENDING, Invitation
 from chatapp.presence import SITE, get_presence
@@ -18,7 +18,7 @@ CHANGED = "changed"
 
 def to_user(user_id, html, event="update"):
     """Publish a frame to every stream of one user."""
-    get_broker().publish(user_channel(user_id), Frame(html, event=event))
+    get_broker().publish(stream_channel(user_id), Frame(html, event=event))
 
 
 def invitations_changed(user_id):

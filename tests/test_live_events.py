@@ -196,6 +196,8 @@ def test_unread_counts_follow_new_messages_and_reading(server):
     unread_count(bob_stream, rid, 0)
     bob_stream.wait_for('<span id="unread-total" data-count="1"')
     assert "new-line" not in bob.get(f"/chat/room/{room}/")[2]
+    for socket in (alice_socket, bob_socket):
+        assert "unread" not in socket.drain()[-1] + "".join(socket.frames)
 
 
 def test_the_author_sees_how_many_have_read_each_message(server):

@@ -17,7 +17,14 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from chatapp import notify, reading
-from chatapp.broker import SITE_CHANNEL, Close, Frame, get_broker, user_channel
+from chatapp.broker import (
+    SITE_CHANNEL,
+    Close,
+    Frame,
+    get_broker,
+    stream_channel,
+    user_channel,
+)
 from chatapp.extensions import db
 from chatapp.origins import is_allowed_origin
 from chatapp.presence import SITE, get_presence
@@ -35,7 +42,8 @@ def stream():
         abort(403, "This site does not accept event streams opened from that origin.")
     user_id, session_id = current_user.id, session.get("sid")
     keepalive = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
-    inbox = get_broker().subscribe([user_channel(user_id), SITE_CHANNEL])
+    channels = [user_channel(user_id), stream_channel(user_id), SITE_CHANNEL]
+    inbox = get_broker().subscribe(channels)
     arrival = get_presence().arrive(SITE, user_id)
     if arrival.is_new:
         notify.online_changed()
