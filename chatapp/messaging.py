@@ -1,11 +1,12 @@
 """One path for every message: validate, save, log, render once, publish."""
 
 import re
+import time
 
 from flask import current_app, render_template
 from sqlalchemy import update
 
-from chatapp import notify, roomlog
+from chatapp import notify, reading, roomlog
 from chatapp.broker import Frame, get_broker, room_channel
 from chatapp.extensions import db, flood_control
 from chatapp.models import Message, Room, User, utcnow
@@ -29,6 +30,8 @@ def post_message(room, author, text, to=None):
     message = save(room, author, body, recipient)
     roomlog.append_message(room.name, message)
     publish(message)
+    # Under gevent this lets the receivers' sockets send before the bookkeeping below.
+    time.sleep(0)
     notify.unread_changed(room.id)
     return message
 
@@ -80,6 +83,8 @@ def save(room, author, body, recipient):
         created_at=now,
     )
     db.session.add(message)
+    db.session.flush()
+    reading.count_new_message(message)
     db.session.commit()
     return message
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     exists,
     false,
+    func,
     or_,
     select,
     text,
@@ -283,7 +284,11 @@ class Room(db.Model):
         """Make the user a member (a no-op for a member) and return the membership."""
         membership = self.membership_of(user)
         if membership is None:
-            membership = Membership(room=self, user=user)
+            # A newcomer starts with what was said before them counted as read.
+            newest = db.session.scalar(
+                select(func.max(Message.id)).where(Message.room_id == self.id)
+            )
+            membership = Membership(room=self, user=user, last_read_message_id=newest)
             db.session.add(membership)
         invitation = self.pending_invitation_for(user)
         if invitation is not None:
@@ -332,6 +337,8 @@ class Membership(db.Model):
     role: Mapped[str] = mapped_column(String(16), default=MEMBER)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_read_message_id: Mapped[int | None]
+    # Kept with every message and every read, so that counts never scan the messages.
+    unread_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship()
     room: Mapped[Room] = relationship(back_populates="memberships")

@@ -5,6 +5,8 @@ who is online). "rooms" and "invitations" only tell a page that a list it shows 
 the lists fetch themselves again, so that each user gets their own view and forms.
 """
 
+import functools
+
 from flask import render_template
 
 from chatapp import reading
@@ -84,7 +86,7 @@ def render_online(oob=True):
 
 
 def unread_changed(room_id):
-    """After a message: each member's count for the room and in all, from two grouped queries."""
+    """After a message: each member's count for the room and in all, from two small queries."""
     in_room = reading.unread_in_room(room_id)
     in_all = reading.total_unread_of_members(room_id)
     for user_id, count in in_room.items():
@@ -93,9 +95,20 @@ def unread_changed(room_id):
 
 def send_unread(user_id, room_id, count, total):
     """One user's unread count for a room (for the lobby) and in all (for every tab title)."""
-    to_user(user_id, render_template("partials/_unread_total.html", count=total, oob=True))
-    unread = render_template("rooms/_unread.html", room_id=room_id, count=count, oob=True)
-    to_user(user_id, unread, event="unread")
+    to_user(user_id, unread_total_html(total))
+    to_user(user_id, unread_room_html(room_id, count), event="unread")
+
+
+@functools.lru_cache(maxsize=1024)
+def unread_total_html(total):
+    """The tab title's count; members with equal counts share one rendering."""
+    return render_template("partials/_unread_total.html", count=total, oob=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def unread_room_html(room_id, count):
+    """A room's count in the lobby; members with equal counts share one rendering."""
+    return render_template("rooms/_unread.html", room_id=room_id, count=count, oob=True)
 
 
 def read_moved(room_id, user_id, old_mark, new_mark):

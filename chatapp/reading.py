@@ -1,8 +1,9 @@
 """Who has read what: unread counts per member and read receipts per message.
 
-Each membership keeps the id of the last message its user read. A message is unread by a
-member when it is newer than that, may be read by them, and is not their own. Counts for
-all the members of a room come from one grouped query, never one query per member.
+Each membership keeps the id of the last message its user read and how many newer ones
+there are that they may read and did not write: one UPDATE adds a message to every
+member's count, and reading takes the count afresh. Counts for all the members of a room
+are then two small queries, never a scan of the messages or a query per member.
 """
 
 from sqlalchemy import and_, func, or_, select, update
@@ -21,14 +22,20 @@ def _unread_by(membership):
     )
 
 
+def count_new_message(message):
+    """Add one to the unread count of every member the message is for but its author."""
+    readers = update(Membership).where(
+        Membership.room_id == message.room_id,
+        Membership.user_id != func.coalesce(message.author_id, 0),
+    )
+    if message.is_personal:
+        readers = readers.where(Membership.user_id == message.recipient_id)
+    db.session.execute(readers.values(unread_count=Membership.unread_count + 1))
+
+
 def unread_in_room(room_id):
     """{user id: unread messages in the room} for every member of the room."""
-    query = (
-        select(Membership.user_id, func.count(Message.id))
-        .outerjoin(Message, _unread_by(Membership))
-        .where(Membership.room_id == room_id)
-        .group_by(Membership.user_id)
-    )
+    query = select(Membership.user_id, Membership.unread_count).where(Membership.room_id == room_id)
     return dict(db.session.execute(query).all())
 
 
@@ -36,8 +43,7 @@ def total_unread_of_members(room_id):
     """{user id: unread messages in all their rooms} for every member of the room."""
     members = select(Membership.user_id).where(Membership.room_id == room_id)
     query = (
-        select(Membership.user_id, func.count(Message.id))
-        .outerjoin(Message, _unread_by(Membership))
+        select(Membership.user_id, func.sum(Membership.unread_count))
         .where(Membership.user_id.in_(members))
         .group_by(Membership.user_id)
     )
@@ -46,18 +52,14 @@ def total_unread_of_members(room_id):
 
 def unread_by_room(user_id):
     """{room id: unread messages} over the user's rooms."""
-    query = (
-        select(Membership.room_id, func.count(Message.id))
-        .outerjoin(Message, _unread_by(Membership))
-        .where(Membership.user_id == user_id)
-        .group_by(Membership.room_id)
-    )
+    query = select(Membership.room_id, Membership.unread_count).where(Membership.user_id == user_id)
     return dict(db.session.execute(query).all())
 
 
 def total_unread(user_id):
     """Unread messages in all the user's rooms."""
-    return sum(unread_by_room(user_id).values())
+    query = select(func.sum(Membership.unread_count)).where(Membership.user_id == user_id)
+    return db.session.scalar(query) or 0
 
 
 def first_unread_id(membership):
@@ -78,7 +80,8 @@ def mark_read(room_id, user_id, message_id):
     old = membership.last_read_message_id if membership else None
     if membership is None or (old or 0) >= message_id:
         return None
-    # Only forward: a stale tab cannot move the mark back.
+    still_unread = select(func.count(Message.id)).where(_unread_by(Membership)).scalar_subquery()
+    # Only forward: a stale tab cannot move the mark back. The count is taken afresh.
     db.session.execute(
         update(Membership)
         .where(
@@ -86,6 +89,9 @@ def mark_read(room_id, user_id, message_id):
             func.coalesce(Membership.last_read_message_id, 0) < message_id,
         )
         .values(last_read_message_id=message_id)
+    )
+    db.session.execute(
+        update(Membership).where(Membership.id == membership.id).values(unread_count=still_unread)
     )
     db.session.commit()
     return old or 0, message_id

@@ -179,3 +179,16 @@ def test_only_members_read_and_post(app, kitchen):
         assert press(stranger, f"/chat/room/{room}/messages", {"body": "hi"}).status_code == 404
     with app.app_context():
         assert db.session.scalars(select(Message)).all() == []
+
+
+def test_someone_who_joins_later_has_nothing_unread(app, kitchen):
+    alice, _ = kitchen
+    create_room(alice, "porch", visibility="public")
+    say(alice, "porch", "before carol came")
+    carol = signed_up(app, "carol")
+    press(carol, "/chat/room/porch/join")
+    lobby = text(carol.get("/chat/room/"))
+    assert re.search(r'id="unread-room-\d+" class="count-badge" hidden>0<', lobby)
+    assert "new-line" not in text(carol.get("/chat/room/porch/"))
+    say(alice, "porch", "after carol came")
+    assert re.search(r'id="unread-room-\d+" class="count-badge">1<', text(carol.get("/chat/room/")))
