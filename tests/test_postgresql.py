@@ -8,18 +8,21 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from chatapp import create_app
+from chatapp import create_app, reading
 from chatapp.extensions import db
-from chatapp.models import Room, User
+from chatapp.models import Message, Room, User
 from tests.services import postgresql_server
 from tests.support import (
     PASSWORD,
     AuthActions,
+    accept_invitation,
     at_once,
+    create_room,
     create_rooms_at_once,
     form_token,
     sign_up_at_once,
     signed_up,
+    submit,
 )
 
 
@@ -96,3 +99,21 @@ def test_two_people_messaging_each_other_at_once_share_one_conversation_on_postg
     assert {r.headers["Location"] for r in responses} == {responses[0].headers["Location"]}
     with pg_app.app_context():
         assert db.session.scalar(db.select(db.func.count(Room.id)).where(Room.is_direct)) == 1
+
+
+def test_messages_unread_counts_and_receipts_on_postgresql(pg_app):
+    alice, bob = signed_up(pg_app, "alice"), signed_up(pg_app, "bob")
+    create_room(alice, "kitchen", invite="bob")
+    accept_invitation(pg_app, bob, "kitchen", "bob")
+    for body in ("one", "two", "/pm bob three"):
+        submit(alice, "/chat/room/kitchen/", {"body": body}, action="/chat/room/kitchen/messages")
+    with pg_app.app_context():
+        room, bob_user = Room.find("kitchen"), User.find("bob")
+        assert reading.unread_in_room(room.id) == {bob_user.id: 3, User.find("alice").id: 0}
+        newest = db.session.scalar(db.select(db.func.max(Message.id)))
+        assert reading.mark_read(room.id, bob_user.id, newest - 1) is not None
+        assert reading.total_unread(bob_user.id) == 1
+        assert sorted(reading.receipts(room.id, [newest - 2, newest - 1, newest]).values()) == [
+            1,
+            1,
+        ]
