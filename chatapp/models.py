@@ -297,29 +297,30 @@ class Room(db.Model):
 
     def leave(self, user):
         """End the user's membership; an owner hands the room on or deletes it first."""
-        membership = self.membership_of(user)
         if self.is_direct:
             raise RoomRefusal("A direct conversation cannot be left.")
-        if membership is None:
-            raise RoomRefusal(f"{user.username} is not a member.")
+        membership = self.member(user)
         if membership.role == OWNER:
             raise RoomRefusal("You own this room: hand it to a member or delete it first.")
         db.session.delete(membership)
 
     def remove(self, member):
         """Take a member out of the room; the owner cannot be removed."""
-        membership = self.membership_of(member)
-        if membership is None:
-            raise RoomRefusal(f"{member.username} is not a member.")
+        membership = self.member(member)
         if membership.role == OWNER:
             raise RoomRefusal("The owner cannot be removed: hand the room to someone else first.")
         db.session.delete(membership)
 
+    def member(self, user):
+        """The user's membership, or a refusal saying they are not a member."""
+        membership = self.membership_of(user)
+        if membership is None:
+            raise RoomRefusal(f"{user.username} is not a member.")
+        return membership
+
     def hand_over(self, new_owner):
         """Make a member the owner; the owner so far stays as a member."""
-        membership = self.membership_of(new_owner)
-        if membership is None:
-            raise RoomRefusal(f"{new_owner.username} is not a member.")
+        membership = self.member(new_owner)
         for each in self.memberships:
             if each.role == OWNER:
                 each.role = MEMBER

@@ -2,6 +2,7 @@
 
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import queue
@@ -29,6 +30,14 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 STARTUP_SECONDS = 30
 
 
+_serial = itertools.count()
+
+
+def unique(prefix):
+    """A name that no other test against the same server uses."""
+    return f"{prefix}{next(_serial)}"
+
+
 class LiveServer:
     """A running gunicorn with the app's own config, its database and logs in a folder."""
 
@@ -46,6 +55,10 @@ class LiveServer:
         browser = Browser(self.url)
         self.browsers.append(browser)
         return browser
+
+    def people(self, *names):
+        """Browsers signed up under fresh names made from these."""
+        return [self.browser().sign_up(unique(name)) for name in names]
 
     def close_browsers(self):
         """Close the sockets of every browser made so far."""
@@ -165,6 +178,14 @@ class Browser:
         data = {"name": name, "visibility": visibility, "invite": invite}
         status, url, _ = self.post("/chat/room/", data)
         assert url.endswith(f"/chat/room/{quote(name)}/"), (status, url)
+
+    def room_with(self, *members, visibility="private"):
+        """A new room of mine with the members in it (they accept at once); its name."""
+        name = unique("room")
+        self.create_room(name, *members, visibility=visibility)
+        for member in members:
+            member.accept_invitation(name)
+        return name
 
     def accept_invitation(self, room_name):
         """Accept the invitation into a room with the lobby's button."""

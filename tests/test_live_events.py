@@ -1,15 +1,13 @@
 """Each user's event stream, read by a real SSE client from gunicorn on loopback."""
 
-import itertools
 import re
 import sqlite3
 
 import pytest
 
-from tests.live import live_server
+from tests.live import live_server, unique
 
 GRACE = 0.5
-_serial = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +30,6 @@ def close_streams(server):
     server.close_browsers()
 
 
-def people(server, *names):
-    """Browsers signed up under fresh names."""
-    return [server.browser().sign_up(f"{name}{next(_serial)}") for name in names]
-
-
-def new_room(owner, *members, visibility="private"):
-    """A new room of owner's with the members in it; its name."""
-    name = f"room{next(_serial)}"
-    owner.create_room(name, *members, visibility=visibility)
-    for member in members:
-        member.accept_invitation(name)
-    return name
-
-
 def user_id(server, browser):
     """The id the database gave the browser's user."""
     with sqlite3.connect(server.database) as database:
@@ -66,7 +50,7 @@ def badge(count):
 
 
 def test_the_stream_starts_at_once_and_keeps_alive(server):
-    (alice,) = people(server, "alice")
+    (alice,) = server.people("alice")
     stream = alice.events()
     assert stream.status == 200
     assert stream.headers["Content-Type"].startswith("text/event-stream")
@@ -82,15 +66,15 @@ def test_the_stream_starts_at_once_and_keeps_alive(server):
 
 def test_only_a_logged_in_user_from_this_site_gets_a_stream(server):
     assert server.browser().events().status in (302, 401)
-    (alice,) = people(server, "alice")
+    (alice,) = server.people("alice")
     assert alice.events(origin="http://evil.example").status == 403
 
 
 def test_an_invitation_arrives_live_and_the_owner_sees_the_answer(server):
-    alice, bob = people(server, "alice", "bob")
+    alice, bob = server.people("alice", "bob")
     alice_stream, bob_stream = alice.events(), bob.events()
     bob_stream.wait_for(badge(0))
-    room = f"room{next(_serial)}"
+    room = unique("room")
     alice.create_room(room, bob)
     bob_stream.wait_for(badge(1))
     bob_stream.wait_for("changed", name="invitations")
@@ -101,8 +85,8 @@ def test_an_invitation_arrives_live_and_the_owner_sees_the_answer(server):
 
 
 def test_a_declined_invitation_is_told_to_the_owner(server):
-    alice, bob = people(server, "alice", "bob")
-    room = new_room(alice)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with()
     alice_stream = alice.events()
     alice.post(f"/chat/room/{room}/edit/invite", {"username": bob.username})
     _, _, lobby = bob.get("/chat/room/")
@@ -112,23 +96,23 @@ def test_a_declined_invitation_is_told_to_the_owner(server):
 
 
 def test_a_public_room_appears_for_everyone_and_a_private_one_does_not(server):
-    alice, carol = people(server, "alice", "carol")
+    alice, carol = server.people("alice", "carol")
     carol_stream = carol.events()
     carol_stream.wait_for("invitation-badge")
-    new_room(alice)
+    alice.room_with()
     carol_stream.drain(0.5)
     assert [e for e in carol_stream.events if e.name == "rooms"] == []
-    public = new_room(alice, visibility="public")
+    public = alice.room_with(visibility="public")
     carol_stream.wait_for("changed", name="rooms")
     assert public in carol.get("/chat/room/lists")[2]
 
 
 def test_a_rename_reaches_members_and_moves_open_room_pages(server):
-    alice, bob = people(server, "alice", "bob")
-    room = new_room(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     bob_stream, bob_socket = bob.events(), bob.socket(room)
     bob_stream.wait_for("invitation-badge")
-    renamed = f"renamed{next(_serial)}"
+    renamed = unique("renamed")
     alice.post(f"/chat/room/{room}/edit/", {"name": renamed, "visibility": "private"})
     bob_stream.wait_for("changed", name="rooms")
     moved = bob_socket.wait_for('id="room-moved"')
@@ -137,8 +121,8 @@ def test_a_rename_reaches_members_and_moves_open_room_pages(server):
 
 
 def test_a_deletion_and_a_removal_are_told(server):
-    alice, bob, carol = people(server, "alice", "bob", "carol")
-    kept, deleted = new_room(alice, bob, carol), new_room(alice, bob)
+    alice, bob, carol = server.people("alice", "bob", "carol")
+    kept, deleted = alice.room_with(bob, carol), alice.room_with(bob)
     bob_stream, carol_stream = bob.events(), carol.events()
     carol_stream.wait_for("invitation-badge")
     alice.post(f"/chat/room/{deleted}/edit/delete", {"confirm_name": deleted})
@@ -149,7 +133,7 @@ def test_a_deletion_and_a_removal_are_told(server):
 
 
 def test_an_admin_announcement_reaches_everyone_connected(server):
-    bob, carol = people(server, "bob", "carol")
+    bob, carol = server.people("bob", "carol")
     streams = [bob.events(), carol.events()]
     with sqlite3.connect(server.database) as database:
         database.execute("UPDATE users SET is_admin = 1 WHERE username = ?", (bob.username,))
@@ -161,7 +145,7 @@ def test_an_admin_announcement_reaches_everyone_connected(server):
 
 
 def test_only_an_admin_may_announce(server):
-    (bob,) = people(server, "bob")
+    (bob,) = server.people("bob")
     assert bob.post("/chat/announcements", {"text": "hi"})[0] == 404
 
 
@@ -173,9 +157,9 @@ def unread_count(stream, room_id, count):
 
 
 def test_unread_counts_follow_new_messages_and_reading(server):
-    alice, bob, carol = people(server, "alice", "bob", "carol")
-    room = new_room(alice, bob, carol)
-    other = new_room(carol, bob)
+    alice, bob, carol = server.people("alice", "bob", "carol")
+    room = alice.room_with(bob, carol)
+    other = carol.room_with(bob)
     rid = room_id(server, room)
     bob_stream = bob.events()
     alice_socket = alice.socket(room)
@@ -201,8 +185,8 @@ def test_unread_counts_follow_new_messages_and_reading(server):
 
 
 def test_the_author_sees_how_many_have_read_each_message(server):
-    alice, bob, carol = people(server, "alice", "bob", "carol")
-    room = new_room(alice, bob, carol)
+    alice, bob, carol = server.people("alice", "bob", "carol")
+    room = alice.room_with(bob, carol)
     alice_socket, bob_socket, carol_socket = (b.socket(room) for b in (alice, bob, carol))
     alice_socket.say("did you read this")
     message_id = int(re.search(r'id="msg-(\d+)"', bob_socket.wait_for("did you read")).group(1))
@@ -221,7 +205,7 @@ def test_the_author_sees_how_many_have_read_each_message(server):
 
 
 def test_a_conversation_says_read_and_a_private_reader_is_never_counted(server):
-    alice, bob = people(server, "alice", "bob")
+    alice, bob = server.people("alice", "bob")
     _, url, _ = alice.post(f"/chat/users/{bob.username}/message", page="/chat/users/")
     conversation = url.rstrip("/").rsplit("/", 1)[1]
     alice_socket, bob_socket = alice.socket(conversation), bob.socket(conversation)
@@ -239,7 +223,7 @@ def test_a_conversation_says_read_and_a_private_reader_is_never_counted(server):
 
 
 def test_online_status_is_live(server):
-    alice, bob = people(server, "alice", "bob")
+    alice, bob = server.people("alice", "bob")
     alice_stream = alice.events()
     bob_id = user_id(server, bob)
     marker = f'.status[data-user-id="{bob_id}"]'
@@ -257,8 +241,8 @@ def test_online_status_is_live(server):
 
 
 def test_typing_is_shown_throttled_and_can_be_switched_off(server):
-    alice, bob = people(server, "alice", "bob")
-    room = new_room(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_socket, bob_socket = alice.socket(room), bob.socket(room)
     bob_socket.send_json({"type": "typing"})
     bob_socket.send_json({"type": "typing"})
@@ -272,11 +256,11 @@ def test_typing_is_shown_throttled_and_can_be_switched_off(server):
 
 
 def test_a_reconnect_with_last_event_id_gets_a_fresh_snapshot(server):
-    alice, bob = people(server, "alice", "bob")
+    alice, bob = server.people("alice", "bob")
     first = bob.events()
     last_id = first.wait_for("invitation-badge").id
     first.close()
-    alice.create_room(f"room{next(_serial)}", bob)
+    alice.create_room(unique("room"), bob)
     again = bob.events(last_event_id=last_id)
     snapshot = again.wait_for(badge(1))
     assert int(snapshot.id) > int(last_id)
@@ -285,7 +269,7 @@ def test_a_reconnect_with_last_event_id_gets_a_fresh_snapshot(server):
 
 
 def test_logging_out_ends_the_stream(server):
-    (alice,) = people(server, "alice")
+    (alice,) = server.people("alice")
     stream = alice.events()
     stream.wait_for("invitation-badge")
     alice.post("/chat/logout/")

@@ -1,6 +1,5 @@
 """The live room over real WebSockets, against gunicorn's gevent worker on loopback."""
 
-import itertools
 import re
 import sqlite3
 import threading
@@ -15,7 +14,6 @@ from tests.live import live_server
 GRACE = 0.5
 ALLOWED_ORIGIN = "https://chat.example.org"
 MESSAGE_ID = re.compile(r'<article id="msg-(\d+)"')
-_serial = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -38,25 +36,6 @@ def close_sockets(request):
     yield
     if "server" in request.fixturenames:
         request.getfixturevalue("server").close_browsers()
-
-
-def unique(prefix):
-    """A name no other test of the module uses."""
-    return f"{prefix}{next(_serial)}"
-
-
-def people(server, *names):
-    """Browsers signed up under fresh names."""
-    return [server.browser().sign_up(unique(name)) for name in names]
-
-
-def room_with(owner, *members, visibility="private"):
-    """A new room of owner's with the members in it; its name."""
-    name = unique("room")
-    owner.create_room(name, *members, visibility=visibility)
-    for member in members:
-        member.accept_invitation(name)
-    return name
 
 
 def message_ids(frames):
@@ -82,8 +61,8 @@ def log_lines(server, room):
 
 
 def test_a_message_reaches_every_member_as_the_same_bytes(server):
-    alice, bob, carol = people(server, "alice", "bob", "carol")
-    room = room_with(alice, bob, carol)
+    alice, bob, carol = server.people("alice", "bob", "carol")
+    room = alice.room_with(bob, carol)
     sockets = [browser.socket(room) for browser in (alice, bob, carol)]
     sockets[1].say("hello everyone")
     frames = [ws.wait_for("hello everyone") for ws in sockets]
@@ -94,8 +73,8 @@ def test_a_message_reaches_every_member_as_the_same_bytes(server):
 
 
 def test_a_message_is_logged_as_one_line_as_it_is_saved(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     ws = alice.socket(room)
     ws.say("hi\n2020-01-01 00:00:00 mallory: forged\r\nand a \\ backslash")
     ws.wait_for("forged")
@@ -113,30 +92,30 @@ def test_a_message_is_logged_as_one_line_as_it_is_saved(server):
     ids=["other-site", "null", "other-port"],
 )
 def test_a_socket_from_a_foreign_origin_is_refused(server, origin):
-    (alice,) = people(server, "alice")
-    room = room_with(alice)
+    (alice,) = server.people("alice")
+    room = alice.room_with()
     with pytest.raises(simple_websocket.ConnectionError, match="403"):
         alice.socket(room, origin=origin)
 
 
 def test_allowed_origins_and_non_browsers_may_connect(server):
-    (alice,) = people(server, "alice")
-    room = room_with(alice)
+    (alice,) = server.people("alice")
+    room = alice.room_with()
     alice.socket(room, origin=ALLOWED_ORIGIN).say("from the other origin")
     alice.socket(room, origin=None).wait_for("from the other origin")
 
 
 def test_a_visitor_who_is_not_logged_in_is_refused(server):
-    (alice,) = people(server, "alice")
-    room = room_with(alice)
+    (alice,) = server.people("alice")
+    room = alice.room_with()
     with pytest.raises(simple_websocket.ConnectionError, match="403"):
         server.browser().socket(room)
 
 
 def test_a_user_who_is_not_a_member_is_refused(server):
-    alice, mallory = people(server, "alice", "mallory")
+    alice, mallory = server.people("alice", "mallory")
     for visibility in ("private", "public"):
-        room = room_with(alice, visibility=visibility)
+        room = alice.room_with(visibility=visibility)
         with pytest.raises(simple_websocket.ConnectionError, match="403"):
             mallory.socket(room)
 
@@ -152,8 +131,8 @@ XSS_PAYLOADS = [
 
 
 def test_message_text_is_always_escaped(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_ws, bob_ws = alice.socket(room), bob.socket(room)
     for payload in XSS_PAYLOADS:
         alice_ws.say(payload)
@@ -166,8 +145,8 @@ def test_message_text_is_always_escaped(server):
 
 
 def test_a_personal_message_reaches_only_its_two_people(server):
-    alice, bob, carol = people(server, "alice", "bob", "carol")
-    room = room_with(alice, bob, carol)
+    alice, bob, carol = server.people("alice", "bob", "carol")
+    room = alice.room_with(bob, carol)
     alice_ws, bob_ws, bob_second_tab, carol_ws = (
         alice.socket(room),
         bob.socket(room),
@@ -191,8 +170,8 @@ def test_a_personal_message_reaches_only_its_two_people(server):
 
 
 def test_a_personal_message_to_someone_outside_the_room_is_refused(server):
-    alice, bob, stranger = people(server, "alice", "bob", "stranger")
-    room = room_with(alice, bob)
+    alice, bob, stranger = server.people("alice", "bob", "stranger")
+    room = alice.room_with(bob)
     ws = alice.socket(room)
     ws.say(f"/pm {stranger.username} psst")
     assert f"{stranger.username} is not a member of this room." in ws.wait_for("not a member")
@@ -200,8 +179,8 @@ def test_a_personal_message_to_someone_outside_the_room_is_refused(server):
 
 
 def test_join_and_leave_are_announced_but_a_reload_is_neither(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_ws = alice.socket(room)
     bob_ws = bob.socket(room)
     alice_ws.wait_for(f"{bob.username} joined the room.")
@@ -213,8 +192,8 @@ def test_join_and_leave_are_announced_but_a_reload_is_neither(server):
 
 
 def test_leaving_is_announced_after_the_grace(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_ws = alice.socket(room)
     bob.socket(room).close()
     frame = alice_ws.wait_for(f"{bob.username} left the room.", timeout=GRACE + 3)
@@ -225,8 +204,8 @@ def test_leaving_is_announced_after_the_grace(server):
 
 
 def test_two_people_online_at_once_have_different_colours(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_ws, bob_ws = alice.socket(room), bob.socket(room)
     alice_ws.say("mine")
     bob_ws.say("yours")
@@ -239,8 +218,8 @@ def test_two_people_online_at_once_have_different_colours(server):
 
 
 def test_resume_sends_what_was_missed_once_and_in_order(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_ws, bob_ws = alice.socket(room), bob.socket(room)
     alice_ws.say("said before the break")
     last_seen = message_ids([bob_ws.wait_for("said before the break")])[-1]
@@ -274,8 +253,8 @@ def test_resume_sends_what_was_missed_once_and_in_order(server):
 
 
 def test_messages_sent_between_connecting_and_resuming_arrive_once(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_ws = alice.socket(room)
     bob_ws = bob.socket(room, resume_after=None)
     for number in range(3):
@@ -289,8 +268,8 @@ def test_messages_sent_between_connecting_and_resuming_arrive_once(server):
 
 
 def test_a_client_without_resume_gets_messages_from_when_it_connected(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     alice_ws = alice.socket(room)
     alice_ws.say("said before bob came")
     alice_ws.wait_for("said before bob came")
@@ -312,8 +291,8 @@ def test_a_client_without_resume_gets_messages_from_when_it_connected(server):
     ids=["not-json", "not-an-object", "body-not-text", "blank", "too-long"],
 )
 def test_a_bad_frame_gets_a_clear_answer_and_saves_nothing(server, frame, message):
-    (alice,) = people(server, "alice")
-    room = room_with(alice)
+    (alice,) = server.people("alice")
+    room = alice.room_with()
     ws = alice.socket(room)
     ws.client.send(frame)
     answer = ws.wait_for(message)
@@ -324,8 +303,8 @@ def test_a_bad_frame_gets_a_clear_answer_and_saves_nothing(server, frame, messag
 
 
 def test_a_refused_message_comes_back_into_the_composer(server):
-    (alice,) = people(server, "alice")
-    room = room_with(alice)
+    (alice,) = server.people("alice")
+    room = alice.room_with()
     ws = alice.socket(room)
     ws.say("<b>" + "y" * 200)
     answer = ws.wait_for("the limit is 200")
@@ -334,8 +313,8 @@ def test_a_refused_message_comes_back_into_the_composer(server):
 
 
 def test_a_frame_over_the_size_cap_closes_the_socket(server):
-    (alice,) = people(server, "alice")
-    room = room_with(alice)
+    (alice,) = server.people("alice")
+    room = alice.room_with()
     ws = alice.socket(room)
     ws.say("z" * (65 * 1024))
     assert ws.wait_closed() == 1009
@@ -343,8 +322,8 @@ def test_a_frame_over_the_size_cap_closes_the_socket(server):
 
 
 def test_a_message_posted_without_javascript_reaches_the_sockets(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     bob_ws = bob.socket(room)
     status, url, page = alice.post(f"/chat/room/{room}/messages", {"body": "no script here"})
     assert status == 200
@@ -354,8 +333,8 @@ def test_a_message_posted_without_javascript_reaches_the_sockets(server):
 
 
 def test_a_removed_member_is_told_and_the_socket_closes(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     bob_ws = bob.socket(room)
     alice.post(f"/chat/room/{room}/edit/members/{bob.username}/remove")
     assert bob_ws.wait_closed() == 1008
@@ -363,8 +342,8 @@ def test_a_removed_member_is_told_and_the_socket_closes(server):
 
 
 def test_logging_out_closes_that_sessions_sockets_only(server):
-    (alice,) = people(server, "alice")
-    room = room_with(alice)
+    (alice,) = server.people("alice")
+    room = alice.room_with()
     other_session = server.browser()
     other_session.post(
         "/chat/login/",
@@ -379,8 +358,8 @@ def test_logging_out_closes_that_sessions_sockets_only(server):
 
 
 def test_deleting_the_room_closes_every_socket_in_it(server):
-    alice, bob = people(server, "alice", "bob")
-    room = room_with(alice, bob)
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
     bob_ws = bob.socket(room)
     alice.post(f"/chat/room/{room}/edit/delete", {"confirm_name": room})
     assert bob_ws.wait_closed() == 1008
@@ -390,7 +369,7 @@ def test_deleting_the_room_closes_every_socket_in_it(server):
 def test_flood_control_tells_the_sender(tmp_path, migrated_database):
     with live_server(tmp_path, migrated_database, FLOOD_LIMIT="3/10s") as flood_server:
         (alice,) = [flood_server.browser().sign_up("alice")]
-        room = room_with(alice)
+        room = alice.room_with()
         ws = alice.socket(room)
         for number in range(4):
             ws.say(f"message {number}")
@@ -403,7 +382,7 @@ def test_flood_control_tells_the_sender(tmp_path, migrated_database):
 def test_stopping_the_server_closes_sockets_with_1012(tmp_path, migrated_database):
     with live_server(tmp_path, migrated_database) as stopping:
         alice = stopping.browser().sign_up("alice")
-        room = room_with(alice)
+        room = alice.room_with()
         ws = alice.socket(room)
         ws.say("hello")
         ws.wait_for("hello")
