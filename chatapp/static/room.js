@@ -6,6 +6,7 @@
   var newBelow = document.getElementById("new-below");
   if (!room || !messages) return;
   var wasAtBottom = true;
+  var keptAtBottom = true;
   var heightBefore = 0;
   var socket = null;
   var lastRead = 0;
@@ -59,10 +60,15 @@
     markRead();
   });
   messages.addEventListener("scroll", function () {
-    if (!atBottom()) return;
+    keptAtBottom = atBottom();
+    if (!keptAtBottom) return;
     newBelow.hidden = true;
     markRead();
   });
+  // A list that shrinks, as when an on-screen keyboard opens, keeps the latest in view.
+  new ResizeObserver(function () {
+    if (keptAtBottom) toBottom();
+  }).observe(messages);
   newBelow.addEventListener("click", toBottom);
 
   // Earlier messages go in above: keep the one being read where it was.
