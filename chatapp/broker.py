@@ -105,6 +105,7 @@ class LocalBroker:
     def __init__(self):
         self._lock = threading.Lock()
         self._inboxes = defaultdict(set)
+        self._closing = None
 
     def subscribe(self, channels):
         """Return an inbox that receives what is published on the channels from now on."""
@@ -112,6 +113,8 @@ class LocalBroker:
         with self._lock:
             for channel in inbox.channels:
                 self._inboxes[channel].add(inbox)
+            if self._closing is not None:
+                inbox.put(self._closing)
         return inbox
 
     def unsubscribe(self, inbox):
@@ -132,8 +135,11 @@ class LocalBroker:
             inbox.deliver(item)
 
     def close_all(self, item):
-        """Hand the item to every inbox of this process, e.g. to close all sockets."""
+        """Hand the item to every inbox of this process, and of any opened after it."""
         with self._lock:
+            # A process that is stopping still accepts for a moment: browsers reconnecting
+            # to it must be sent on as well.
+            self._closing = item
             inboxes = {inbox for subscribers in self._inboxes.values() for inbox in subscribers}
         for inbox in inboxes:
             inbox.put(item)

@@ -50,7 +50,6 @@ def shut_down(app):
 
 def room_renamed(room_id, new_name):
     """Send open pages of a renamed room to its new address."""
-    html = render_template(
-        "chat/_moved.html", room_name=new_name, url=url_for("chat.room", name=new_name)
-    )
+    url = url_for("chat.room", name=new_name, renamed="")
+    html = render_template("chat/_moved.html", url=url)
     get_broker().publish(room_channel(room_id), Frame(html))

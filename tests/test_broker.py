@@ -60,3 +60,10 @@ def test_close_all_reaches_every_inbox_even_a_full_one():
     inboxes = [broker.subscribe([room_channel(n)]) for n in range(3)]
     broker.close_all(Close(1012))
     assert [inbox.get(timeout=0) for inbox in inboxes] == [Close(1012)] * 3
+
+
+def test_an_inbox_opened_after_close_all_is_closed_at_once():
+    broker = LocalBroker()
+    broker.close_all(Close(1012))
+    late = broker.subscribe([room_channel(1)])
+    assert late.get(timeout=0) == Close(1012)

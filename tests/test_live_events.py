@@ -116,8 +116,10 @@ def test_a_rename_reaches_members_and_moves_open_room_pages(server):
     alice.post(f"/chat/room/{room}/edit/", {"name": renamed, "visibility": "private"})
     bob_stream.wait_for("changed", name="rooms")
     moved = bob_socket.wait_for('id="room-moved"')
-    assert f'data-url="/chat/room/{renamed}/"' in moved
-    assert f"This room is now called {renamed}." in moved
+    new_address = f"/chat/room/{renamed}/?renamed="
+    assert f'data-url="{new_address}"' in moved
+    assert f"This room is now called {renamed}." in bob.get(new_address)[2]
+    assert "This room is now called" not in bob.get(f"/chat/room/{renamed}/")[2]
 
 
 def test_a_deletion_and_a_removal_are_told(server):

@@ -40,7 +40,10 @@ def room_for_socket(name):
 @bp.get("/<name>/")
 def room(name):
     """A room: its messages and members to members, a Join button or an invitation to others."""
-    return render_room(open_room_or_404(name))
+    room = open_room_or_404(name)
+    # Set by the page of a room renamed while it was open, which came here by itself.
+    renamed = "renamed" in request.args
+    return render_room(room, renamed=renamed)
 
 
 @sock.route("/<name>/ws", bp=bp)
