@@ -222,11 +222,6 @@ class Room(db.Model):
         """Whether anyone logged in may see and join the room."""
         return self.visibility == PUBLIC
 
-    @property
-    def owner(self):
-        """The member who owns the room, or None (a direct conversation, a deleted owner)."""
-        return next((m.user for m in self.memberships if m.role == OWNER), None)
-
     def membership_of(self, user):
         """The user's membership of this room, or None."""
         return db.session.scalar(
