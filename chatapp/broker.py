@@ -31,16 +31,22 @@ class Frame(NamedTuple):
 
 
 class Close(NamedTuple):
-    """Ask sockets to say something and close: all on a channel, or one room's, or one session's."""
+    """Ask sockets to say something and close: all on a channel, one room's, one session's,
+    or all but one session's."""
 
     code: int
     html: str = ""
     room_id: int | None = None
     session_id: str | None = None
+    keep_session_id: str | None = None
 
     def applies_to(self, room_id, session_id):
         """Whether a socket in this room, of this login session, must close."""
-        return self.room_id in (None, room_id) and self.session_id in (None, session_id)
+        return (
+            self.room_id in (None, room_id)
+            and self.session_id in (None, session_id)
+            and (self.keep_session_id is None or session_id != self.keep_session_id)
+        )
 
 
 def room_channel(room_id):

@@ -27,6 +27,12 @@ def close_session_sockets(user_id, session_id):
     get_broker().publish(user_channel(user_id), close)
 
 
+def close_other_sessions(user_id, keep_session_id, reason):
+    """Close the user's sockets and streams of every login session but one."""
+    close = Close(POLICY_VIOLATION, closed_notice(reason), keep_session_id=keep_session_id)
+    get_broker().publish(user_channel(user_id), close)
+
+
 def close_user_sockets(user_id, reason):
     """Close every socket of a user, in every room and session."""
     get_broker().publish(user_channel(user_id), Close(POLICY_VIOLATION, closed_notice(reason)))

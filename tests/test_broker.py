@@ -67,3 +67,9 @@ def test_an_inbox_opened_after_close_all_is_closed_at_once():
     broker.close_all(Close(1012))
     late = broker.subscribe([room_channel(1)])
     assert late.get(timeout=0) == Close(1012)
+
+
+def test_a_close_order_can_spare_one_session():
+    close = Close(1008, keep_session_id="mine")
+    assert close.applies_to(room_id=4, session_id="theirs")
+    assert not close.applies_to(room_id=4, session_id="mine")

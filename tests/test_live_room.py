@@ -390,3 +390,22 @@ def test_stopping_the_server_closes_sockets_with_1012(tmp_path, migrated_databas
         stopping.stop()
         assert ws.wait_closed() == 1012
         assert time.monotonic() - started < 5
+
+
+def test_a_password_change_closes_the_other_sessions_sockets(server):
+    (alice,) = server.people("alice")
+    room = alice.room_with()
+    elsewhere = server.browser()
+    credentials = {"username": alice.username, "password": "correct horse"}
+    elsewhere.post("/chat/login/", credentials, page="/chat/login/")
+    here, there = alice.socket(room), elsewhere.socket(room)
+    change = {
+        "current_password": "correct horse",
+        "password": "battery staple",
+        "password_confirm": "battery staple",
+    }
+    alice.post("/chat/profile/password", change, page="/chat/profile/")
+    assert there.wait_closed() == 1008
+    assert "Your password was changed." in there.text()
+    here.say("still connected")
+    here.wait_for("still connected")

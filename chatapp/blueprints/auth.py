@@ -126,13 +126,13 @@ def log_in(user):
     return redirect_after_post(local_url_or(request.args.get("next"), url_for("rooms.lobby")))
 
 
-def start_session(user):
-    """Start a fresh session for the user."""
+def start_session(user, session_id=None):
+    """Start a fresh session for the user, under a new id unless one is given."""
     # A new session at login: nothing planted in the old one carries over.
     session.clear()
     login_user(user)
     session.permanent = True
-    session["sid"] = live.new_session_id()
+    session["sid"] = session_id or live.new_session_id()
 
 
 def render_login(form, step, status=200):

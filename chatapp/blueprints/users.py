@@ -136,7 +136,9 @@ def change_password():
     db.session.commit()
     # The new nonce ended every session, this one included: start it again. The real
     # object, not the current_user proxy, or current_user would end up pointing at itself.
-    start_session(current_user._get_current_object())
+    session_id = session.get("sid")
+    start_session(current_user._get_current_object(), session_id)
+    live.close_other_sessions(current_user.id, session_id, "Your password was changed.")
     flash("Password changed. Your other sessions were logged out.")
     return redirect_after_post(url_for("users.edit_profile"))
 
