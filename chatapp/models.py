@@ -194,6 +194,12 @@ class Room(db.Model):
         return cls.joined_by(user).where(Membership.role == OWNER, ~cls.is_direct)
 
     @classmethod
+    def owned_by(cls, user):
+        """The rooms the user owns."""
+        query = cls.joined_by(user).where(Membership.role == OWNER, ~cls.is_direct)
+        return db.session.scalars(query).all()
+
+    @classmethod
     def find(cls, name):
         """Return the room with this name in any letter case, or None."""
         return db.session.scalar(select(cls).where(cls.named(name)))
@@ -305,6 +311,15 @@ class Room(db.Model):
         if membership.role == OWNER:
             raise RoomRefusal("The owner cannot be removed: hand the room to someone else first.")
         db.session.delete(membership)
+
+    def pass_on(self):
+        """Hand the room to its longest-standing other member; False when there is none."""
+        owner = next(m for m in self.memberships if m.role == OWNER)
+        heirs = [m for m in self.memberships if m is not owner]
+        if not heirs:
+            return False
+        heirs[0].role = OWNER
+        return True
 
     def member(self, user):
         """The user's membership, or a refusal saying they are not a member."""

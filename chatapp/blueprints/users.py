@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
-from chatapp import live, notify
+from chatapp import live, notify, roomlog
 from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
@@ -155,13 +155,27 @@ def delete_account():
         return refusal.answer(render_delete_form(form))
     user = current_user._get_current_object()
     user_id = user.id
+    emptied = leave_owned_rooms(user)
     logout_user()
     session.clear()
     db.session.delete(user)
     db.session.commit()
+    for room_id, room_name in emptied:
+        roomlog.archive_log(room_name)
+        live.close_room_sockets(room_id, f"The room {room_name} was deleted.")
     live.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
     return redirect_after_post(url_for("auth.login"))
+
+
+def leave_owned_rooms(user):
+    """Hand on each room the user owns, deleting those with nobody left; return those."""
+    emptied = []
+    for room in Room.owned_by(user):
+        if not room.pass_on():
+            emptied.append((room.id, room.name))
+            db.session.delete(room)
+    return emptied
 
 
 def my_password_refusal(password):

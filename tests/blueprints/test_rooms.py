@@ -9,6 +9,7 @@ from chatapp.extensions import db
 from chatapp.models import Invitation, Membership, Room
 from tests.support import (
     HTMX,
+    PASSWORD,
     accept_invitation,
     create_room,
     create_rooms_at_once,
@@ -380,3 +381,17 @@ def test_deleting_a_room_removes_it_and_sets_its_log_aside(app, people, alice):
         assert db.session.scalars(select(Membership)).all() == []
         assert db.session.scalars(select(Invitation)).all() == []
     assert create_room(alice, "kitchen").status_code == 303
+
+
+def test_an_owner_who_deletes_the_account_hands_rooms_on_or_deletes_empty_ones(app, people, alice):
+    create_room(alice, "kitchen", invite="bob carol")
+    accept_invitation(app, people["carol"], "kitchen", "carol")
+    accept_invitation(app, people["bob"], "kitchen", "bob")
+    create_room(alice, "attic")
+    log_file(app, "attic").write_text(LOG_LINE, encoding="utf-8")
+    submit(alice, "/chat/profile/", {"confirm_password": PASSWORD}, action="/chat/profile/delete")
+    assert stored_room(app, "kitchen")["members"] == {"carol": "owner", "bob": "member"}
+    assert people["carol"].get("/chat/room/kitchen/edit/").status_code == 200
+    assert stored_room(app, "attic") is None
+    (archived,) = Path(app.config["LOG_DIR"]).glob("chatroomattic.deleted-*.txt")
+    assert archived.read_text(encoding="utf-8") == LOG_LINE
