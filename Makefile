@@ -20,6 +20,7 @@ test: $(VENV)/.requirements-dev
 # Run the benchmarks and print their table.
 bench: $(VENV)/.requirements-dev
 	$(BIN)/python -m bench.fanout
+	$(BIN)/python -m bench.login_stall
 
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .
