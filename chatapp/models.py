@@ -451,7 +451,9 @@ class Message(db.Model):
         if before is not None:
             query = query.where(cls.id < before)
         if after is not None:
-            return db.session.scalars(query.where(cls.id > after).order_by(cls.id).limit(limit))
+            return db.session.scalars(
+                query.where(cls.id > after).order_by(cls.id).limit(limit)
+            ).all()
         newest = db.session.scalars(query.order_by(cls.id.desc()).limit(limit)).all()
         return newest[::-1]
 

@@ -88,8 +88,7 @@ class RoomSocket:
             timeout = None if self.resumed else RESUME_WAIT_SECONDS
             item = inbox.get(timeout=timeout)
             if inbox.overflowed:
-                inbox.catch_up()
-                self.resume(self.last_id)
+                self.catch_up(inbox)
             if item is None:
                 self.resume(None)
             elif isinstance(item, Received):
@@ -130,9 +129,7 @@ class RoomSocket:
         user = db.session.get(User, self.user_id)
         room = user and db.session.scalar(Room.joined_by(user).where(Room.id == self.room_id))
         if room is None:
-            self.close(
-                Close(POLICY_VIOLATION, closed_notice("You are no longer a member of this room."))
-            )
+            self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
             return
         try:
             messaging.post_message(room, user, text, to)
@@ -164,7 +161,6 @@ class RoomSocket:
             missed = Message.page_for(
                 self.room_id, self.user_id, after=after, limit=RESUME_LIMIT + 1
             )
-            missed = list(missed)
             if len(missed) > RESUME_LIMIT:
                 self.redraw()
             elif missed:
@@ -173,6 +169,15 @@ class RoomSocket:
         held, self.held = self.held, []
         for frame in held:
             self.forward(frame)
+
+    def catch_up(self, inbox):
+        """Having fallen too far behind: reload from the database what was dropped."""
+        inbox.catch_up()
+        if self.last_id is None:
+            self.resumed, self.held = True, []
+            self.redraw()
+        else:
+            self.resume(self.last_id)
 
     def redraw(self):
         """Replace the whole message list with the latest page."""
