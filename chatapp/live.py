@@ -4,6 +4,7 @@ import secrets
 
 from flask import render_template, url_for
 
+from chatapp import notify
 from chatapp.broker import Close, Frame, get_broker, room_channel, user_channel
 
 POLICY_VIOLATION = 1008
@@ -47,6 +48,18 @@ def close_member_sockets(room_id, user_id, reason):
 def close_room_sockets(room_id, reason):
     """Close every socket in a room."""
     get_broker().publish(room_channel(room_id), Close(POLICY_VIOLATION, closed_notice(reason)))
+
+
+def room_deleted(room_id, room_name, member_ids, was_public, actor_id):
+    """Close a deleted room's sockets, tell its members (but who deleted it), update lobbies."""
+    reason = f"The room {room_name} was deleted."
+    close_room_sockets(room_id, reason)
+    for member_id in member_ids:
+        if member_id != actor_id:
+            notify.tell(member_id, reason)
+    notify.rooms_changed(member_ids)
+    if was_public:
+        notify.public_rooms_changed()
 
 
 def shut_down(app):

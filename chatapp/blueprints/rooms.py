@@ -250,12 +250,7 @@ def delete(name):
     db.session.delete(room)
     db.session.commit()
     roomlog.archive_log(room_name)
-    live.close_room_sockets(room_id, f"The room {room_name} was deleted.")
-    for member_id in member_ids:
-        notify.tell(member_id, f"The room {room_name} was deleted.")
-    notify.rooms_changed(member_ids)
-    if was_public:
-        notify.public_rooms_changed()
+    live.room_deleted(room_id, room_name, member_ids, was_public, current_user.id)
     flash(f"The room {room_name} was deleted.")
     return redirect_after_post(url_for("rooms.lobby"))
 

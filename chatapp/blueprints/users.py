@@ -160,9 +160,9 @@ def delete_account():
     session.clear()
     db.session.delete(user)
     db.session.commit()
-    for room_id, room_name in emptied:
+    for room_id, room_name, was_public in emptied:
         roomlog.archive_log(room_name)
-        live.close_room_sockets(room_id, f"The room {room_name} was deleted.")
+        live.room_deleted(room_id, room_name, [user_id], was_public, user_id)
     live.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
     return redirect_after_post(url_for("auth.login"))
@@ -173,7 +173,7 @@ def leave_owned_rooms(user):
     emptied = []
     for room in Room.owned_by(user):
         if not room.pass_on():
-            emptied.append((room.id, room.name))
+            emptied.append((room.id, room.name, room.is_public))
             db.session.delete(room)
     return emptied
 
