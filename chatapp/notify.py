@@ -113,13 +113,9 @@ def unread_room_html(room_id, count):
 
 def read_moved(room_id, user_id, old_mark, new_mark):
     """A member read up to new_mark: their counts, and the receipts their authors see."""
-    send_unread(
-        user_id,
-        room_id,
-        reading.unread_by_room(user_id).get(room_id, 0),
-        reading.total_unread(user_id),
-    )
-    authored = reading.authors_of(room_id, old_mark, new_mark)
+    by_room = reading.unread_by_room(user_id)
+    send_unread(user_id, room_id, by_room.get(room_id, 0), sum(by_room.values()))
+    authored = reading.authors_of(room_id, old_mark, new_mark, reader_id=user_id)
     if not authored:
         return
     counts = reading.receipts(room_id, [mid for ids in authored.values() for mid in ids])

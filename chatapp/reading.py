@@ -119,13 +119,14 @@ def receipts(room_id, message_ids):
     return dict(db.session.execute(readers).all())
 
 
-def authors_of(room_id, after, upto):
-    """{author id: [message ids]} for the room's messages after one id up to another."""
+def authors_of(room_id, after, upto, reader_id):
+    """{author id: [message ids]} for others' messages in the room after one id up to another."""
     query = select(Message.author_id, Message.id).where(
         Message.room_id == room_id,
         Message.id > after,
         Message.id <= upto,
         Message.author_id.is_not(None),
+        Message.author_id != reader_id,
     )
     authored = {}
     for author_id, message_id in db.session.execute(query):
