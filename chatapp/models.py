@@ -352,7 +352,8 @@ class Membership(db.Model):
     # Kept with every message and every read, so that counts never scan the messages.
     unread_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    user: Mapped[User] = relationship()
+    # Members are shown with their names and avatars: loaded with the membership.
+    user: Mapped[User] = relationship(lazy="joined")
     room: Mapped[Room] = relationship(back_populates="memberships")
 
     __table_args__ = (Index("uq_memberships_user_id_room_id", "user_id", "room_id", unique=True),)
@@ -372,8 +373,8 @@ class Invitation(db.Model):
     answered_at: Mapped[datetime | None]
 
     room: Mapped[Room] = relationship()
-    invitee: Mapped[User] = relationship(foreign_keys=[invitee_id])
-    inviter: Mapped[User | None] = relationship(foreign_keys=[inviter_id])
+    invitee: Mapped[User] = relationship(foreign_keys=[invitee_id], lazy="joined")
+    inviter: Mapped[User | None] = relationship(foreign_keys=[inviter_id], lazy="joined")
 
     # One pending invitation per person and room, even when two owners invite at once.
     __table_args__ = (
