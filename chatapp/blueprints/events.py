@@ -57,6 +57,11 @@ def stream():
             yield first
             while True:
                 item = inbox.get(timeout=keepalive)
+                if inbox.overflowed:
+                    # Too far behind to trust what is queued: draw everything afresh.
+                    inbox.catch_up()
+                    yield snapshot(user_id, reconnected=True)
+                    db.session.remove()
                 if item is None:
                     yield ": keepalive\n\n"
                 elif isinstance(item, Frame) and item.is_for(user_id):
