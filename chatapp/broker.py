@@ -96,13 +96,18 @@ class Inbox:
             return None
 
     def catch_up(self):
-        """Forget everything queued; the caller reloads from the database instead."""
+        """Forget the queued frames, which the caller reloads instead; keep all else."""
         self.overflowed = False
+        kept = []
         while True:
             try:
-                self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
-                return
+                break
+            if not isinstance(item, Frame):
+                kept.append(item)
+        for item in kept:
+            self._queue.put(item)
 
 
 class LocalBroker:

@@ -44,14 +44,15 @@ def test_a_close_order_names_a_room_or_a_session_or_everything():
     assert not Close(1008, session_id="t").applies_to(room_id=4, session_id="s")
 
 
-def test_an_inbox_too_far_behind_drops_and_asks_to_catch_up():
+def test_an_inbox_too_far_behind_drops_frames_and_asks_to_catch_up():
     inbox = Inbox([room_channel(1)], limit=2)
     for text in "abc":
         inbox.deliver(Frame(text))
-    inbox.put(Frame("own input is never dropped"))
     assert inbox.overflowed
+    inbox.put(Close(1012))
     inbox.catch_up()
     assert not inbox.overflowed
+    assert inbox.get(timeout=0) == Close(1012)
     assert inbox.get(timeout=0) is None
 
 
