@@ -4,7 +4,17 @@ import os
 
 from flask import Flask
 
-from chatapp import broker, cli, database, headers, presence, settings
+from chatapp import (
+    bookkeeping,
+    broker,
+    cli,
+    database,
+    headers,
+    messaging,
+    presence,
+    settings,
+    websocket,
+)
 from chatapp.blueprints import auth, chat, errors, events, invitations, rooms, users
 from chatapp.extensions import (
     csrf,
@@ -39,8 +49,11 @@ def create_app(test_config=None):
     login_throttle.init_app(app)
     flood_control.init_app(app)
     sock.init_app(app)
+    websocket.init_app(app)
     broker.init_app(app)
     presence.init_app(app)
+    messaging.init_app(app)
+    bookkeeping.init_app(app)
     headers.init_app(app)
 
     for blueprint in (auth.bp, rooms.bp, chat.bp, invitations.bp, events.bp, users.bp, errors.bp):

@@ -1,7 +1,9 @@
 """Publish and subscribe on channels per room and per user, carrying rendered HTML.
 
-LocalBroker fans out inside one process, which is all a single gunicorn worker needs.
-A Redis broker for several processes would implement the same three calls.
+A subscriber is anything with a deliver(item) method that never blocks: a room socket
+writes the frame's bytes at once (or queues them when its client is slow), an event stream
+puts it in its inbox. LocalBroker fans out inside one process, which is all a single
+gunicorn worker needs; a Redis broker for several processes implements the same calls.
 """
 
 import queue
@@ -10,29 +12,45 @@ from collections import defaultdict
 from typing import NamedTuple
 
 from flask import current_app
+from wsproto.frame_protocol import FrameProtocol
 
-# A socket further behind than this stops receiving and catches up from the database.
+# An event stream further behind than this stops receiving and starts afresh.
 INBOX_LIMIT = 1000
 
 
-class Frame(NamedTuple):
-    """HTML to send as it is to the sockets on a channel."""
+class Frame:
+    """HTML to send as it is to the subscribers of a channel."""
 
-    html: str
-    message_id: int | None = None
-    # The ids of the users who may see it, or None for everyone on the channel.
-    audience: frozenset[int] | None = None
-    # The Server-Sent Events name it goes out under; sockets ignore it.
-    event: str = "update"
+    __slots__ = ("_wire", "audience", "event", "html", "message_id")
+
+    def __init__(self, html, message_id=None, audience=None, event="update"):
+        self.html = html
+        self.message_id = message_id
+        # The ids of the users who may see it, or None for everyone on the channel.
+        self.audience = audience
+        # The Server-Sent Events name it goes out under; sockets ignore it.
+        self.event = event
+        self._wire = None
+
+    def __repr__(self):
+        return f"<Frame {self.event} message={self.message_id} {self.html[:40]!r}>"
 
     def is_for(self, user_id):
-        """Whether a socket of this user may receive the frame."""
+        """Whether a subscriber of this user may receive the frame."""
         return self.audience is None or user_id in self.audience
+
+    @property
+    def wire(self):
+        """The frame as a WebSocket text message, encoded once for every socket."""
+        if self._wire is None:
+            # Sockets take no extensions, so a server's frame is the same bytes for all.
+            self._wire = bytes(FrameProtocol(client=False, extensions=[]).send_data(self.html))
+        return self._wire
 
 
 class Close(NamedTuple):
-    """Ask sockets to say something and close: all on a channel, one room's, one session's,
-    or all but one session's."""
+    """Ask subscribers to say something and close: all on a channel, one room's, one
+    session's, or all but one session's."""
 
     code: int
     html: str = ""
@@ -69,24 +87,19 @@ SITE_CHANNEL = "site"
 
 
 class Inbox:
-    """What a socket's channels carry, in the order it was published, plus its own input."""
+    """A subscriber that queues what its channels carry, for a stream to send in order."""
 
-    def __init__(self, channels, limit=INBOX_LIMIT):
-        self.channels = tuple(channels)
+    def __init__(self, limit=INBOX_LIMIT):
         self.overflowed = False
         self._limit = limit
         self._queue = queue.SimpleQueue()
 
     def deliver(self, item):
-        """Take a published item, or drop it and remember to catch up once too far behind."""
-        if self._queue.qsize() >= self._limit:
+        """Take a published item; frames are dropped once too far behind, closes never."""
+        if isinstance(item, Frame) and self._queue.qsize() >= self._limit:
             self.overflowed = True
         else:
             self._queue.put(item)
-
-    def put(self, item):
-        """Take the socket's own input; never dropped."""
-        self._queue.put(item)
 
     def get(self, timeout=None):
         """The next item, or None after timeout seconds."""
@@ -96,7 +109,7 @@ class Inbox:
             return None
 
     def catch_up(self):
-        """Forget the queued frames, which the caller reloads instead; keep all else."""
+        """Forget the queued frames, which the caller draws afresh instead; keep all else."""
         self.overflowed = False
         kept = []
         while True:
@@ -111,49 +124,48 @@ class Inbox:
 
 
 class LocalBroker:
-    """Fan-out among the sockets of this process."""
+    """Fan-out among the subscribers of this process."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._inboxes = defaultdict(set)
+        self._subscribers = defaultdict(dict)  # channel -> {subscriber: None}, in order
         self._closing = None
 
-    def subscribe(self, channels):
-        """Return an inbox that receives what is published on the channels from now on."""
-        inbox = Inbox(channels)
+    def subscribe(self, subscriber, channels):
+        """Deliver what is published on the channels from now on to the subscriber."""
         with self._lock:
-            for channel in inbox.channels:
-                self._inboxes[channel].add(inbox)
-            if self._closing is not None:
-                inbox.put(self._closing)
-        return inbox
+            for channel in channels:
+                self._subscribers[channel][subscriber] = None
+            closing = self._closing
+        if closing is not None:
+            subscriber.deliver(closing)
 
-    def unsubscribe(self, inbox):
-        """Stop delivering to the inbox."""
+    def unsubscribe(self, subscriber, channels):
+        """Stop delivering to the subscriber."""
         with self._lock:
-            for channel in inbox.channels:
-                subscribers = self._inboxes.get(channel)
+            for channel in channels:
+                subscribers = self._subscribers.get(channel)
                 if subscribers is not None:
-                    subscribers.discard(inbox)
+                    subscribers.pop(subscriber, None)
                     if not subscribers:
-                        del self._inboxes[channel]
+                        del self._subscribers[channel]
 
     def publish(self, channel, item):
-        """Deliver the same item to every inbox on the channel."""
+        """Deliver the same item to every subscriber of the channel."""
         with self._lock:
-            inboxes = tuple(self._inboxes.get(channel, ()))
-        for inbox in inboxes:
-            inbox.deliver(item)
+            subscribers = tuple(self._subscribers.get(channel, ()))
+        for subscriber in subscribers:
+            subscriber.deliver(item)
 
     def close_all(self, item):
-        """Hand the item to every inbox of this process, and of any opened after it."""
+        """Hand the item to every subscriber of this process, and to any that come after."""
         with self._lock:
             # A process that is stopping still accepts for a moment: browsers reconnecting
             # to it must be sent on as well.
             self._closing = item
-            inboxes = {inbox for subscribers in self._inboxes.values() for inbox in subscribers}
-        for inbox in inboxes:
-            inbox.put(item)
+            everyone = {s for subscribers in self._subscribers.values() for s in subscribers}
+        for subscriber in everyone:
+            subscriber.deliver(item)
 
 
 def init_app(app):

@@ -14,8 +14,9 @@ FLOOD_LIMIT = "10/10s"
 PRESENCE_GRACE_SECONDS = 5  # a reload within this is neither a leave nor a join
 EVENTS_KEEPALIVE_SECONDS = 15  # a comment on idle event streams, so proxies keep them
 
-# flask-sock: ping every 25 s (no pong closes the socket); frames up to 64 KiB.
-SOCK_SERVER_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024}
+# Room sockets: a ping after 25 s without a word (no answer closes the socket), frames
+# up to 64 KiB, and a client more than 1000 frames behind is hung up on (it resumes).
+WEBSOCKET_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024, "queue_limit": 1000}
 
 LOGIN_FAILURE_LIMIT_PER_USERNAME = "5 per 5 minutes"
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20 per 5 minutes"

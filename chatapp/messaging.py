@@ -1,18 +1,28 @@
-"""One path for every message: validate, save, log, render once, publish."""
+"""One path for every message: check, save, log, render once, publish.
+
+Messages that arrive together are saved together: the first sender to find no save in
+progress leads, waits a moment for others to queue behind it, and saves the whole batch in
+one transaction (group commit); the others wait for that commit. Then the leader appends
+each room's lines to its log, renders each message once and publishes it. No sender hears
+back before its message is saved.
+"""
 
 import re
+import threading
 import time
+from dataclasses import dataclass
 
 from flask import current_app, render_template
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, select, update
 
-from chatapp import notify, reading, roomlog
+from chatapp import bookkeeping, roomlog
 from chatapp.broker import Frame, get_broker, room_channel
 from chatapp.extensions import db, flood_control
-from chatapp.models import Message, Room, User, utcnow
+from chatapp.models import TEXT, Membership, Message, Room, User, utcnow
 from chatapp.presence import get_presence
 
 _PERSONAL = re.compile(r"/pm\s+(\S+)\s?(.*)", re.DOTALL)
+NOT_A_MEMBER = "You are no longer a member of this room."
 
 
 class MessageRefused(Exception):
@@ -27,13 +37,11 @@ def post_message(room, author, text, to=None):
     wait = flood_control.retry_after(room.id, author.id)
     if wait:
         raise MessageRefused(f"You are sending too fast. Wait {wait} s and send it again.")
-    message = save(room, author, body, recipient)
-    roomlog.append_message(room.name, message)
-    publish(message)
-    # Under gevent this lets the receivers' sockets send before the bookkeeping below.
-    time.sleep(0)
-    notify.unread_changed(room.id)
-    return message
+    draft = Draft(room.id, author, recipient, body, get_presence().color_of(author.id))
+    get_writer().save(draft)
+    if draft.refusal:
+        raise MessageRefused(draft.refusal)
+    return draft.message
 
 
 def split_personal(text, to=None):
@@ -67,26 +75,243 @@ def find_recipient(room, author, username):
     return recipient
 
 
-def save(room, author, body, recipient):
-    """Store the message and commit."""
+@dataclass(eq=False)
+class Draft:
+    """A message on its way: what to save, and once saved, the message or a refusal."""
+
+    room_id: int
+    author: User
+    recipient: User | None
+    body: str
+    color: int
+    message: Message | None = None
+    refusal: str | None = None
+    leads: bool = False
+
+    def __post_init__(self):
+        self.done = threading.Event()
+
+
+class MessageWriter:
+    """Saves the messages that arrive together in one transaction (group commit)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._queue = []
+        self._saving = False
+
+    def save(self, draft):
+        """Save the draft with whatever else is queued; return once it is saved or refused."""
+        with self._lock:
+            self._queue.append(draft)
+            draft.leads = not self._saving
+            self._saving = True
+        if not draft.leads:
+            draft.done.wait()
+        if draft.leads:
+            self._lead()
+
+    def _lead(self):
+        """Save one batch, then hand the lead to the first sender still waiting."""
+        # One yield lets senders whose frames are already here join this batch.
+        time.sleep(0)
+        with self._lock:
+            batch, self._queue = self._queue, []
+        try:
+            save_batch(batch)
+        finally:
+            with self._lock:
+                if self._queue:
+                    self._queue[0].leads = True
+                    self._queue[0].done.set()
+                else:
+                    self._saving = False
+            for draft in batch:
+                draft.done.set()
+
+
+def get_writer():
+    """The current app's message writer."""
+    return current_app.extensions["message_writer"]
+
+
+def init_app(app):
+    """Give the app its message writer."""
+    app.extensions["message_writer"] = MessageWriter()
+
+
+def save_batch(drafts):
+    """Save, log and publish a batch of drafts; a draft whose author left is refused."""
+    try:
+        saved = store(drafts)
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("saving %d messages failed", len(drafts))
+        for draft in drafts:
+            draft.refusal = "The message could not be saved. Send it again."
+        return
+    for room_name, messages in saved.items():
+        after_saving(room_name, messages)
+
+
+def after_saving(room_name, messages):
+    """Log and publish a room's saved messages; a failing log never keeps them unsent."""
+    try:
+        roomlog.append_messages(room_name, messages)
+    except OSError:
+        current_app.logger.exception("could not log messages in %s", room_name)
+    for message in messages:
+        publish(message)
+    bookkeeping.get_bookkeeper().messages_said(messages[0].room_id)
+
+
+def store(drafts):
+    """Insert the drafts that may be said in one transaction; {room name: [messages]}."""
     now = utcnow()
-    # Updating the room first locks its row until commit: writers to one room take turns,
-    # so message ids grow in commit order within a room, which resuming relies on.
-    db.session.execute(update(Room).where(Room.id == room.id).values(last_activity_at=now))
-    message = Message(
-        room_id=room.id,
-        author=author,
-        recipient=recipient,
-        is_personal=recipient is not None,
-        body=body,
-        color=get_presence().color_of(author.id),
-        created_at=now,
+    rooms = {draft.room_id for draft in drafts}
+    # Updating the rooms first locks their rows until commit: writers to one room take
+    # turns, so message ids grow in commit order within a room, which resuming relies on.
+    db.session.execute(update(Room).where(Room.id.in_(rooms)).values(last_activity_at=now))
+    counts, names = {}, {}
+    for room_id, name, count in db.session.execute(
+        select(Room.id, Room.name, Room.message_count).where(Room.id.in_(rooms))
+    ):
+        counts[room_id], names[room_id] = count, name
+    members = set(
+        db.session.execute(
+            select(Membership.room_id, Membership.user_id).where(
+                Membership.room_id.in_(rooms), Membership.user_id.in_(people_in(drafts))
+            )
+        ).all()
     )
-    db.session.add(message)
-    db.session.flush()
-    reading.count_new_message(message)
+    accepted = []
+    for draft in drafts:
+        draft.refusal = refusal_for(draft, members, counts)
+        if draft.refusal is None:
+            accepted.append(draft)
+            if draft.recipient is None:
+                counts[draft.room_id] += 1
+            draft.message = new_message(draft, now, counts[draft.room_id])
+    if accepted:
+        insert_messages([draft.message for draft in accepted])
+        update_counts(accepted, counts)
     db.session.commit()
-    return message
+    saved = {}
+    for draft in accepted:
+        saved.setdefault(names[draft.room_id], []).append(draft.message)
+    return saved
+
+
+def people_in(drafts):
+    """The ids of the authors and recipients of the drafts."""
+    people = {draft.author.id for draft in drafts}
+    people.update(draft.recipient.id for draft in drafts if draft.recipient is not None)
+    return people
+
+
+def refusal_for(draft, members, counts):
+    """Why the draft may not be said now, or None."""
+    if draft.room_id not in counts or (draft.room_id, draft.author.id) not in members:
+        return NOT_A_MEMBER
+    recipient = draft.recipient
+    if recipient is not None and (draft.room_id, recipient.id) not in members:
+        return f"{recipient.username} is not a member of this room."
+    return None
+
+
+def new_message(draft, now, position):
+    """The message a draft becomes, not yet saved."""
+    return Message(
+        room_id=draft.room_id,
+        author=draft.author,
+        author_id=draft.author.id,
+        recipient=draft.recipient,
+        recipient_id=draft.recipient.id if draft.recipient else None,
+        is_personal=draft.recipient is not None,
+        body=draft.body,
+        color=draft.color,
+        created_at=now,
+        position=position,
+        kind=TEXT,
+    )
+
+
+_COLUMNS = (
+    "room_id", "author_id", "recipient_id", "is_personal", "kind", "body", "color",
+    "created_at", "position",
+)  # fmt: skip
+
+
+def insert_messages(messages):
+    """Insert the messages in one statement and give each its id, in order."""
+    table = Message.__table__
+    rows = [{column: getattr(message, column) for column in _COLUMNS} for message in messages]
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = db.session.connection().execute(statement, rows).scalars().all()
+    for message, message_id in zip(messages, ids, strict=True):
+        message.id = message_id
+
+
+def update_counts(accepted, counts):
+    """Advance the rooms' counts, mark each author's room read up to their own message,
+    and count personal messages unread for their recipients."""
+    newest = {}
+    read_upto = {}  # (room, author) -> [mark, position, personal messages since]
+    personal = {}  # (room, recipient) -> personal messages to add
+    for draft in accepted:
+        message = draft.message
+        newest[message.room_id] = message.id
+        # Sending marks read: the author has seen the room up to their own message.
+        key = (message.room_id, draft.author.id)
+        read_upto[key] = [message.id, message.position, 0]
+        personal.pop(key, None)
+        if draft.recipient is not None:
+            key = (message.room_id, draft.recipient.id)
+            if key in read_upto:
+                read_upto[key][2] += 1
+            else:
+                personal[key] = personal.get(key, 0) + 1
+    connection = db.session.connection()
+    connection.execute(
+        _ROOM_COUNTS,
+        [{"room": room, "count": counts[room], "newest": last} for room, last in newest.items()],
+    )
+    connection.execute(
+        _READ_UP_TO,
+        [
+            {"room": room, "user": user, "mark": mark, "position": position, "personal": since}
+            for (room, user), (mark, position, since) in read_upto.items()
+        ],
+    )
+    if personal:
+        connection.execute(
+            _ADD_PERSONAL,
+            [{"room": room, "user": user, "added": n} for (room, user), n in personal.items()],
+        )
+
+
+_rooms = Room.__table__
+_members = Membership.__table__
+_ROOM_COUNTS = (
+    update(_rooms)
+    .where(_rooms.c.id == bindparam("room"))
+    .values(message_count=bindparam("count"), last_message_id=bindparam("newest"))
+)
+_MEMBER = (_members.c.room_id == bindparam("room")) & (_members.c.user_id == bindparam("user"))
+_READ_UP_TO = (
+    update(_members)
+    .where(_MEMBER)
+    .values(
+        last_read_message_id=bindparam("mark"),
+        read_position=bindparam("position"),
+        personal_unread=bindparam("personal"),
+    )
+)
+_ADD_PERSONAL = (
+    update(_members)
+    .where(_MEMBER)
+    .values(personal_unread=_members.c.personal_unread + bindparam("added"))
+)
 
 
 def publish(message):

@@ -14,7 +14,6 @@ from sqlalchemy import (
     and_,
     exists,
     false,
-    func,
     or_,
     select,
     text,
@@ -48,6 +47,9 @@ class User(UserMixin, db.Model):
     """Someone who logs in by username."""
 
     __tablename__ = "users"
+    # AUTOINCREMENT: a deleted row's id is never given again, so nothing meant for it
+    # (a session, a socket's channel) can reach whoever would have inherited it.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
@@ -147,6 +149,10 @@ class Room(db.Model):
     is_direct: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Messages said to everyone here so far (personal ones aside) and the newest one's id:
+    # unread counts are derived from these, never recounted.
+    message_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_message_id: Mapped[int | None]
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="room",
@@ -154,6 +160,8 @@ class Room(db.Model):
         passive_deletes=True,
         order_by="Membership.joined_at",
     )
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     def __repr__(self):
         return f"<Room {self.name}>"
@@ -287,10 +295,12 @@ class Room(db.Model):
         membership = self.membership_of(user)
         if membership is None:
             # A newcomer starts with what was said before them counted as read.
-            newest = db.session.scalar(
-                select(func.max(Message.id)).where(Message.room_id == self.id)
+            membership = Membership(
+                room=self,
+                user=user,
+                last_read_message_id=self.last_message_id,
+                read_position=self.message_count,
             )
-            membership = Membership(room=self, user=user, last_read_message_id=newest)
             db.session.add(membership)
         invitation = self.pending_invitation_for(user)
         if invitation is not None:
@@ -349,14 +359,20 @@ class Membership(db.Model):
     role: Mapped[str] = mapped_column(String(16), default=MEMBER)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_read_message_id: Mapped[int | None]
-    # Kept with every message and every read, so that counts never scan the messages.
-    unread_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The position (see Message.position) of the last message read, and how many personal
+    # messages to this member came after it: unread = room.message_count - read_position +
+    # personal_unread, with no scan of the messages.
+    read_position: Mapped[int] = mapped_column(default=0, server_default="0")
+    personal_unread: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # Members are shown with their names and avatars: loaded with the membership.
     user: Mapped[User] = relationship(lazy="joined")
     room: Mapped[Room] = relationship(back_populates="memberships")
 
-    __table_args__ = (Index("uq_memberships_user_id_room_id", "user_id", "room_id", unique=True),)
+    __table_args__ = (
+        Index("uq_memberships_user_id_room_id", "user_id", "room_id", unique=True),
+        {"sqlite_autoincrement": True},
+    )
 
 
 class Invitation(db.Model):
@@ -386,6 +402,7 @@ class Invitation(db.Model):
             sqlite_where=text(f"status = '{PENDING}'"),
             postgresql_where=text(f"status = '{PENDING}'"),
         ),
+        {"sqlite_autoincrement": True},
     )
 
     @property
@@ -428,11 +445,25 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text)
     color: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The room's message_count once this message was said (unchanged by a personal one).
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
 
     author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
     recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_id], lazy="joined")
 
-    __table_args__ = (Index("ix_messages_room_id_id", "room_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_room_id_id", "room_id", "id"),
+        # Personal messages to one member: their unread count after a read is taken here.
+        Index(
+            "ix_messages_personal",
+            "recipient_id",
+            "room_id",
+            "id",
+            sqlite_where=text("is_personal"),
+            postgresql_where=text("is_personal"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
 
     def __repr__(self):
         return f"<Message {self.id} in room {self.room_id}>"

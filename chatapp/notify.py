@@ -9,7 +9,6 @@ import functools
 
 from flask import render_template
 
-from chatapp import reading
 from chatapp.broker import SITE_CHANNEL, Frame, get_broker, room_channel, stream_channel
 from chatapp.extensions import db
 from chatapp.models import PENDING, Invitation
@@ -85,23 +84,19 @@ def render_online(oob=True):
     return render_template("partials/_online.html", online=online, oob=oob)
 
 
-def unread_changed(room_id):
-    """After a message: each member's count for the room and in all, from two small queries."""
-    in_room = reading.unread_in_room(room_id)
-    in_all = reading.total_unread_of_members(room_id)
-    for user_id, count in in_room.items():
-        send_unread(user_id, room_id, count, in_all.get(user_id, 0))
-
-
-def send_unread(user_id, room_id, count, total):
-    """One user's unread count for a room (for the lobby) and in all (for every tab title)."""
-    to_user(user_id, unread_total_html(total))
+def unread_in_room(user_id, room_id, count):
+    """A user's unread count for one room, for the lobby."""
     to_user(user_id, unread_room_html(room_id, count), event="unread")
+
+
+def unread_total(user_id, total):
+    """A user's unread count in all rooms, for every tab title."""
+    to_user(user_id, unread_total_html(total))
 
 
 @functools.lru_cache(maxsize=1024)
 def unread_total_html(total):
-    """The tab title's count; members with equal counts share one rendering."""
+    """The tab title's count; users with equal counts share one rendering."""
     return render_template("partials/_unread_total.html", count=total, oob=True)
 
 
@@ -111,21 +106,7 @@ def unread_room_html(room_id, count):
     return render_template("rooms/_unread.html", room_id=room_id, count=count, oob=True)
 
 
-def read_moved(room_id, user_id, old_mark, new_mark):
-    """A member read up to new_mark: their counts, and the receipts their authors see."""
-    by_room = reading.unread_by_room(user_id)
-    send_unread(user_id, room_id, by_room.get(room_id, 0), sum(by_room.values()))
-    authored = reading.authors_of(room_id, old_mark, new_mark, reader_id=user_id)
-    if not authored:
-        return
-    counts = reading.receipts(room_id, [mid for ids in authored.values() for mid in ids])
-    direct = reading.is_direct(room_id)
-    for author_id, message_ids in authored.items():
-        html = render_template(
-            "chat/_receipts.html",
-            receipts={mid: counts.get(mid, 0) for mid in message_ids},
-            direct=direct,
-            oob=True,
-        )
-        frame = Frame(html, audience=frozenset({author_id}))
-        get_broker().publish(room_channel(room_id), frame)
+def receipts_changed(room_id, author_id, receipts, direct):
+    """Show an author how many have read each of their messages: {message id: readers}."""
+    html = render_template("chat/_receipts.html", receipts=receipts, direct=direct, oob=True)
+    get_broker().publish(room_channel(room_id), Frame(html, audience=frozenset({author_id})))

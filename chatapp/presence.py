@@ -77,6 +77,11 @@ class LocalPresence:
                 self._colors.pop(user_id, None)
         on_left()
 
+    def anyone(self):
+        """Whether anyone has a socket or an event stream here, or is leaving one."""
+        with self._lock:
+            return bool(self._present)
+
     def in_room(self, room_id):
         """{user id: colour} of everyone present in the room."""
         with self._lock:

@@ -1,137 +1,249 @@
-"""Who has read what: unread counts per member and read receipts per message.
+"""Who has read what: read marks, unread counts and read receipts.
 
-Each membership keeps the id of the last message its user read and how many newer ones
-there are that they may read and did not write: one UPDATE adds a message to every
-member's count, and reading takes the count afresh. Counts for all the members of a room
-are then two small queries, never a scan of the messages or a query per member.
+Counts are derived, never recounted: a room counts the messages said to everyone in it
+(Room.message_count), each message keeps that count as its position, and a membership
+keeps the position it has read up to and the personal messages to it since. Unread is
+then room.message_count - read_position + personal_unread. Saving a message touches its
+room and at most two memberships; moving a read mark touches one membership.
 """
 
-from sqlalchemy import and_, func, or_, select, update
+import bisect
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, func, or_, select, update
 
 from chatapp.extensions import db
 from chatapp.models import Membership, Message, Room, User
 
-
-def _unread_by(membership):
-    """The join condition of the messages unread by a membership's user."""
-    return and_(
-        Message.room_id == membership.room_id,
-        Message.id > func.coalesce(membership.last_read_message_id, 0),
-        func.coalesce(Message.author_id, 0) != membership.user_id,
-        or_(~Message.is_personal, Message.recipient_id == membership.user_id),
-    )
+UNREAD = Room.message_count - Membership.read_position + Membership.personal_unread
 
 
-def count_new_message(message):
-    """Add one to the unread count of every member the message is for but its author."""
-    readers = update(Membership).where(
-        Membership.room_id == message.room_id,
-        Membership.user_id != func.coalesce(message.author_id, 0),
-    )
-    if message.is_personal:
-        readers = readers.where(Membership.user_id == message.recipient_id)
-    db.session.execute(readers.values(unread_count=Membership.unread_count + 1))
+class Move(NamedTuple):
+    """A read mark that moved forward."""
+
+    room_id: int
+    user_id: int
+    old: int
+    new: int
 
 
-def unread_in_room(room_id):
-    """{user id: unread messages in the room} for every member of the room."""
-    query = select(Membership.user_id, Membership.unread_count).where(Membership.room_id == room_id)
-    return dict(db.session.execute(query).all())
+class Reader(NamedTuple):
+    """What a room needs to know of one member to push their counts and receipts."""
+
+    user_id: int
+    last_read: int
+    read_position: int
+    personal_unread: int
+    shares_read_state: bool
 
 
-def total_unread_of_members(room_id):
-    """{user id: unread messages in all their rooms} for every member of the room."""
-    members = select(Membership.user_id).where(Membership.room_id == room_id)
-    query = (
-        select(Membership.user_id, func.sum(Membership.unread_count))
-        .where(Membership.user_id.in_(members))
-        .group_by(Membership.user_id)
-    )
-    return dict(db.session.execute(query).all())
+class Said(NamedTuple):
+    """What receipts need of a message."""
+
+    id: int
+    author_id: int | None
+    recipient_id: int | None
+    is_personal: bool
 
 
 def unread_by_room(user_id):
     """{room id: unread messages} over the user's rooms."""
-    query = select(Membership.room_id, Membership.unread_count).where(Membership.user_id == user_id)
+    query = select(Membership.room_id, UNREAD).join(Room).where(Membership.user_id == user_id)
     return dict(db.session.execute(query).all())
 
 
 def total_unread(user_id):
     """Unread messages in all the user's rooms."""
-    query = select(func.sum(Membership.unread_count)).where(Membership.user_id == user_id)
+    query = select(func.sum(UNREAD)).join(Room).where(Membership.user_id == user_id)
     return db.session.scalar(query) or 0
+
+
+def totals_of(user_ids):
+    """{user id: unread messages in all their rooms} for these users."""
+    if not user_ids:
+        return {}
+    query = (
+        select(Membership.user_id, func.sum(UNREAD))
+        .join(Room)
+        .where(Membership.user_id.in_(user_ids))
+        .group_by(Membership.user_id)
+    )
+    return dict(db.session.execute(query).all())
 
 
 def first_unread_id(membership):
     """The id of the oldest message the member has not read, or None."""
-    query = select(func.min(Message.id)).join(
-        Membership, and_(Membership.id == membership.id, _unread_by(Membership))
+    query = select(func.min(Message.id)).where(
+        Message.room_id == membership.room_id,
+        Message.id > func.coalesce(membership.last_read_message_id, 0),
+        func.coalesce(Message.author_id, 0) != membership.user_id,
+        or_(~Message.is_personal, Message.recipient_id == membership.user_id),
     )
     return db.session.scalar(query)
 
 
-def mark_read(room_id, user_id, message_id):
-    """Move the member's read mark forward to message_id; return (old, new), or None if unmoved."""
-    membership = db.session.scalar(
-        select(Membership).where(Membership.room_id == room_id, Membership.user_id == user_id)
-    )
-    newest = db.session.scalar(select(func.max(Message.id)).where(Message.room_id == room_id))
-    message_id = min(message_id, newest or 0)
-    old = membership.last_read_message_id if membership else None
-    if membership is None or (old or 0) >= message_id:
-        return None
-    still_unread = select(func.count(Message.id)).where(_unread_by(Membership)).scalar_subquery()
-    # Only forward: a stale tab cannot move the mark back. The count is taken afresh.
-    db.session.execute(
-        update(Membership)
-        .where(
-            Membership.id == membership.id,
-            func.coalesce(Membership.last_read_message_id, 0) < message_id,
+def message_counts(room_ids):
+    """{room id: messages said to everyone there} for these rooms."""
+    if not room_ids:
+        return {}
+    query = select(Room.id, Room.message_count).where(Room.id.in_(room_ids))
+    return dict(db.session.execute(query).all())
+
+
+def readers_of(room_id):
+    """Every member of the room, with their read mark and counts."""
+    query = (
+        select(
+            Membership.user_id,
+            func.coalesce(Membership.last_read_message_id, 0),
+            Membership.read_position,
+            Membership.personal_unread,
+            User.shares_read_state,
         )
-        .values(last_read_message_id=message_id)
+        .join(User)
+        .where(Membership.room_id == room_id)
     )
-    db.session.execute(
-        update(Membership).where(Membership.id == membership.id).values(unread_count=still_unread)
+    return [Reader(*row) for row in db.session.execute(query)]
+
+
+def position_before(room_id, moment):
+    """The room's message count as it stood at a moment (the newest position by then)."""
+    query = (
+        select(Message.position)
+        .where(Message.room_id == room_id, Message.created_at <= moment)
+        .order_by(Message.id.desc())
+        .limit(1)
     )
+    return db.session.scalar(query) or 0
+
+
+def said_between(room_id, after, upto, limit):
+    """The newest messages (at most limit) after one id up to another, for receipts."""
+    query = (
+        select(Message.id, Message.author_id, Message.recipient_id, Message.is_personal)
+        .where(Message.room_id == room_id, Message.id > after, Message.id <= upto)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return [Said(*row) for row in db.session.execute(query)]
+
+
+def mark_read(room_id, user_id, message_id):
+    """Move one member's read mark forward now; return the Move, or None if unmoved."""
+    moves = save_read_marks({(room_id, user_id): message_id})
+    return moves[0] if moves else None
+
+
+def save_read_marks(marks):
+    """Move members' read marks forward, all in one transaction; return the moves.
+
+    marks maps (room id, user id) to the newest message id the member has seen. A mark
+    never moves back (a stale tab cannot undo a read) nor past the room's newest message.
+    """
+    if not marks:
+        return []
+    rooms = {room_id for room_id, _ in marks}
+    users = {user_id for _, user_id in marks}
+    newest = dict(
+        db.session.execute(select(Room.id, Room.last_message_id).where(Room.id.in_(rooms))).all()
+    )
+    current = db.session.execute(
+        select(
+            Membership.id,
+            Membership.room_id,
+            Membership.user_id,
+            func.coalesce(Membership.last_read_message_id, 0),
+        ).where(Membership.room_id.in_(rooms), Membership.user_id.in_(users))
+    )
+    moves, rows = [], []
+    for membership_id, room_id, user_id, old in current:
+        wanted = marks.get((room_id, user_id))
+        if wanted is None:
+            continue
+        new = min(wanted, newest.get(room_id) or 0)
+        if new > old:
+            moves.append(Move(room_id, user_id, old, new))
+            rows.append(
+                {"membership": membership_id, "room": room_id, "user": user_id, "mark": new}
+            )
+    if rows:
+        db.session.connection().execute(_MOVE_MARK, rows)
     db.session.commit()
-    return old or 0, message_id
+    return moves
+
+
+def _position_at(mark):
+    """The position of the newest message of the room at or before the mark."""
+    return (
+        select(Message.position)
+        .where(Message.room_id == bindparam("room"), Message.id <= mark)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _personal_after(mark):
+    """How many personal messages to the member came after the mark."""
+    return (
+        select(func.count(Message.id))
+        .where(
+            Message.recipient_id == bindparam("user"),
+            Message.room_id == bindparam("room"),
+            Message.is_personal,
+            Message.id > mark,
+        )
+        .scalar_subquery()
+    )
+
+
+_MARK = bindparam("mark")
+# Only forward: the WHERE keeps a mark that another process moved further meanwhile.
+_MOVE_MARK = (
+    update(Membership.__table__)
+    .where(
+        Membership.__table__.c.id == bindparam("membership"),
+        func.coalesce(Membership.__table__.c.last_read_message_id, 0) < _MARK,
+    )
+    .values(
+        last_read_message_id=_MARK,
+        read_position=func.coalesce(_position_at(_MARK), 0),
+        personal_unread=_personal_after(_MARK),
+    )
+)
 
 
 def receipts(room_id, message_ids):
     """{message id: members other than its author who read it and share that they did}."""
     if not message_ids:
         return {}
-    readers = (
-        select(Message.id, func.count(Membership.id))
-        .join(
-            Membership,
-            and_(
-                Membership.room_id == Message.room_id,
-                Membership.last_read_message_id >= Message.id,
-                Membership.user_id != func.coalesce(Message.author_id, 0),
-            ),
-        )
-        .join(User, User.id == Membership.user_id)
-        .where(Message.room_id == room_id, Message.id.in_(message_ids), User.shares_read_state)
-        .where(or_(~Message.is_personal, Membership.user_id == Message.recipient_id))
-        .group_by(Message.id)
+    query = select(Message.id, Message.author_id, Message.recipient_id, Message.is_personal).where(
+        Message.room_id == room_id, Message.id.in_(message_ids)
     )
-    return dict(db.session.execute(readers).all())
+    said = [Said(*row) for row in db.session.execute(query)]
+    return count_receipts(said, readers_of(room_id))
 
 
-def authors_of(room_id, after, upto, reader_id):
-    """{author id: [message ids]} for others' messages in the room after one id up to another."""
-    query = select(Message.author_id, Message.id).where(
-        Message.room_id == room_id,
-        Message.id > after,
-        Message.id <= upto,
-        Message.author_id.is_not(None),
-        Message.author_id != reader_id,
-    )
-    authored = {}
-    for author_id, message_id in db.session.execute(query):
-        authored.setdefault(author_id, []).append(message_id)
-    return authored
+def count_receipts(said, readers):
+    """{message id: readers who read it, its author aside} from the members' read marks."""
+    sharing = {reader.user_id: reader.last_read for reader in readers if reader.shares_read_state}
+    marks = sorted(sharing.values())
+    counts = {}
+    for message in said:
+        if message.is_personal:
+            mark = sharing.get(message.recipient_id, 0)
+            counts[message.id] = int(mark >= message.id)
+            continue
+        read = len(marks) - bisect.bisect_left(marks, message.id)
+        if sharing.get(message.author_id, 0) >= message.id:
+            read -= 1
+        counts[message.id] = read
+    return counts
+
+
+def unread_at(reader, position):
+    """A member's unread count as it stood when the room's count was position."""
+    return max(0, position - reader.read_position) + reader.personal_unread
 
 
 def is_direct(room_id):

@@ -46,13 +46,13 @@ def _escaped(match):
     return _NAMED.get(char) or f"\\u{ord(char):04x}"
 
 
-def append_message(room_name, message):
-    """Add a saved message to its room's log."""
-    line = log_line(message).encode("utf-8")
+def append_messages(room_name, messages):
+    """Add saved messages to their room's log, in the order given."""
+    lines = "".join(log_line(message) for message in messages).encode("utf-8")
     # One write() on an O_APPEND file, so lines from several processes never interleave.
     fd = os.open(log_path(room_name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, line)
+        os.write(fd, lines)
     finally:
         os.close(fd)
 

@@ -88,6 +88,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Batch mode recreates SQLite tables: with foreign keys on, dropping the old
+        # table would cascade into every table that refers to it.
+        set_sqlite_foreign_keys(connection, False)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -96,6 +99,24 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        check_sqlite_foreign_keys(connection)
+        set_sqlite_foreign_keys(connection, True)
+
+
+def set_sqlite_foreign_keys(connection, enabled):
+    """Turn SQLite's foreign key enforcement on or off, outside any transaction."""
+    if connection.dialect.name == 'sqlite':
+        connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+        connection.commit()
+
+
+def check_sqlite_foreign_keys(connection):
+    """Fail loudly if a migration left a row pointing at nothing."""
+    if connection.dialect.name == 'sqlite':
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        connection.commit()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
 
 
 if context.is_offline_mode():

@@ -314,6 +314,11 @@ class EventStream:
                 self._keep(self.received.get(timeout=max(0.01, deadline - time.monotonic())))
         return self.events
 
+    def forget(self):
+        """Drop every event received so far: later waits see only what comes after."""
+        self.drain(0)
+        self.events.clear()
+
     def text(self):
         """The data of every event so far, as one string."""
         return "".join(event.data for event in self.events)

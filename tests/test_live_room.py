@@ -67,7 +67,7 @@ def test_a_message_reaches_every_member_as_the_same_bytes(server):
     sockets[1].say("hello everyone")
     frames = [ws.wait_for("hello everyone") for ws in sockets]
     assert frames[0] == frames[1] == frames[2]
-    assert frames[0].startswith('<div id="messages" hx-swap-oob="beforeend">')
+    assert frames[0].startswith('<div id="messages" hx-swap-oob="beforeend" data-new-messages>')
     assert f'<span class="nick">{bob.username}</span>' in frames[0]
     assert stored_bodies(server, room) == ["hello everyone"]
 

@@ -11,6 +11,7 @@ from chatapp.models import Message, Room, RoomRefusal
 from chatapp.origins import is_allowed_origin
 from chatapp.responses import redirect_after_post, render
 from chatapp.roomsocket import RoomSocket, present_users
+from chatapp.websocket import decline_extensions
 
 bp = Blueprint("chat", __name__, url_prefix="/chat/room")
 
@@ -34,6 +35,7 @@ def room_for_socket(name):
     room = db.session.scalar(Room.joined_by(current_user).where(Room.named(name)))
     if room is None:
         abort(403, "Only members may join this room.")
+    decline_extensions(request.environ)
     return room
 
 

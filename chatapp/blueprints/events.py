@@ -17,10 +17,12 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from chatapp import notify, reading
+from chatapp.bookkeeping import get_bookkeeper
 from chatapp.broker import (
     SITE_CHANNEL,
     Close,
     Frame,
+    Inbox,
     get_broker,
     stream_channel,
     user_channel,
@@ -43,7 +45,9 @@ def stream():
     user_id, session_id = current_user.id, session.get("sid")
     keepalive = current_app.config["EVENTS_KEEPALIVE_SECONDS"]
     channels = [user_channel(user_id), stream_channel(user_id), SITE_CHANNEL]
-    inbox = get_broker().subscribe(channels)
+    inbox = Inbox()
+    get_broker().subscribe(inbox, channels)
+    get_bookkeeper().stream_opened(user_id)
     arrival = get_presence().arrive(SITE, user_id)
     if arrival.is_new:
         notify.online_changed()
@@ -69,7 +73,7 @@ def stream():
                 elif isinstance(item, Close) and item.applies_to(None, session_id):
                     return
         finally:
-            get_broker().unsubscribe(inbox)
+            get_broker().unsubscribe(inbox, channels)
             get_presence().depart(SITE, user_id, gone_offline)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -13,9 +13,48 @@
   var lastTyping = 0;
   var typingTimer = null;
 
+  var arriving = [];
+
+  function messageId(element) {
+    return element.tagName === "ARTICLE" && element.id.slice(0, 4) === "msg-"
+      ? parseInt(element.id.slice(4), 10)
+      : 0;
+  }
+  function previousMessage(element) {
+    var before = element.previousElementSibling;
+    while (before && !messageId(before)) before = before.previousElementSibling;
+    return before;
+  }
+  // Messages are kept in id order, so the last one is the newest the page holds.
   function lastMessageId() {
-    var shown = messages.querySelectorAll("article[id^='msg-']");
-    return shown.length ? parseInt(shown[shown.length - 1].id.slice(4), 10) : 0;
+    var last = messages.lastElementChild;
+    if (last && !messageId(last)) last = previousMessage(last);
+    return last ? messageId(last) : 0;
+  }
+
+  // New messages may come out of order (a resume overtaken by live ones, two servers):
+  // one the page shows already is dropped, the others are moved up into their place.
+  document.body.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var incoming = event.detail.fragment;
+    if (event.detail.target !== messages || !incoming.hasAttribute("data-new-messages")) return;
+    Array.from(incoming.children).forEach(function (element) {
+      if (!messageId(element)) return;
+      if (document.getElementById(element.id)) element.remove();
+      else arriving.push(element);
+    });
+  });
+  function placeArrivals() {
+    arriving.forEach(function (article) {
+      var id = messageId(article);
+      var anchor = null;
+      var before = previousMessage(article);
+      while (before && messageId(before) > id) {
+        anchor = before;
+        before = previousMessage(before);
+      }
+      if (anchor) messages.insertBefore(article, anchor);
+    });
+    arriving = [];
   }
   function atBottom() {
     return messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
@@ -55,6 +94,7 @@
     heightBefore = messages.scrollHeight;
   });
   room.addEventListener("htmx:wsAfterMessage", function () {
+    placeArrivals();
     if (wasAtBottom) toBottom();
     else if (messages.scrollHeight > heightBefore) newBelow.hidden = false;
     markRead();

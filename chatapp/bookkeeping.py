@@ -1,0 +1,197 @@
+"""Read marks, unread counts and read receipts, kept a few times a second rather than per frame.
+
+In a room of N readers every message brings N read frames back. A read frame only notes
+the reader's mark here. A few times a second the bookkeeper saves all noted marks in one
+transaction, then loads the members of each room where something was said or read, once,
+and pushes only the unread counts and receipts that changed. A message is counted in the
+pushed counts once it is a moment old: a reader at the bottom of the room has read it by
+then, and is not shown "1 unread" between the message and their own read frame.
+"""
+
+import threading
+import time
+from datetime import timedelta
+
+from flask import current_app
+
+from chatapp import notify, reading
+from chatapp.extensions import db
+from chatapp.models import utcnow
+from chatapp.presence import SITE, get_presence
+
+INTERVAL_SECONDS = 0.25
+# Messages younger than this are left out of pushed counts (see above).
+FRESH_SECONDS = 1.0
+# Receipts are pushed for at most this many of a room's latest messages at a time.
+RECEIPT_WINDOW = 100
+REMEMBERED_RECEIPTS = 20_000
+RETRY_SECONDS = 1
+
+
+class Bookkeeper:
+    """Notes read marks and what was said; saves and pushes them on a short interval."""
+
+    def __init__(self, app):
+        self._app = app
+        self._lock = threading.Lock()
+        self._marks = {}  # (room id, user id) -> newest message id seen
+        self._said = {}  # room id -> when something was last said there (monotonic)
+        self._read = {}  # room id -> lowest read mark moved there since the last push
+        self._running = False
+        self._counts = {}  # user id -> {room id: unread count last pushed}
+        self._totals = {}  # user id -> unread total last pushed
+        self._receipts = {}  # message id -> receipt count last pushed
+
+    def note_read(self, room_id, user_id, message_id):
+        """A member's page shows everything up to message_id."""
+        with self._lock:
+            key = (room_id, user_id)
+            if message_id > self._marks.get(key, 0):
+                self._marks[key] = message_id
+            self._start()
+
+    def messages_said(self, room_id):
+        """Messages were saved in a room: its members' counts change."""
+        with self._lock:
+            self._said[room_id] = time.monotonic()
+            self._start()
+
+    def marks_moved(self, moves):
+        """Read marks were saved elsewhere (not noted here): push what follows from them."""
+        with self._lock:
+            for move in moves:
+                self._read[move.room_id] = min(move.old, self._read.get(move.room_id, move.old))
+            if moves:
+                self._start()
+
+    def stream_opened(self, user_id):
+        """A new event stream starts from a snapshot: push the next change whatever it is."""
+        with self._lock:
+            self._counts.pop(user_id, None)
+            self._totals.pop(user_id, None)
+
+    def _start(self):
+        """Run the bookkeeping loop unless it runs already; the caller holds the lock."""
+        # With nobody connected to this process there is no one to push to.
+        if not self._running and get_presence().anyone():
+            self._running = True
+            threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        """Save and push on every interval while there is anything to do, then stop."""
+        with self._app.app_context():
+            while True:
+                time.sleep(INTERVAL_SECONDS)
+                with self._lock:
+                    marks, self._marks = self._marks, {}
+                    read, self._read = self._read, {}
+                    said = dict(self._said)
+                    if not (marks or read or said):
+                        self._running = False
+                        return
+                try:
+                    self.keep(marks, read, said)
+                except Exception:
+                    current_app.logger.exception("bookkeeping failed; trying again")
+                    self._put_back(marks)
+                    time.sleep(RETRY_SECONDS)
+                finally:
+                    db.session.remove()
+
+    def _put_back(self, marks):
+        """Keep marks that could not be saved for the next round."""
+        with self._lock:
+            for key, message_id in marks.items():
+                self._marks[key] = max(message_id, self._marks.get(key, 0))
+
+    def keep(self, marks, read, said):
+        """Save the noted marks, then push the receipts and counts that changed."""
+        for move in reading.save_read_marks(marks):
+            read[move.room_id] = min(move.old, read.get(move.room_id, move.old))
+        moment = utcnow() - timedelta(seconds=FRESH_SECONDS)
+        settled_by = time.monotonic() - FRESH_SECONDS
+        online = get_presence().in_room(SITE)
+        rooms = read.keys() | said.keys()
+        message_counts = reading.message_counts(rooms)
+        tally = Tally()
+        for room_id in rooms:
+            readers = reading.readers_of(room_id)
+            if room_id in read:
+                self.push_receipts(room_id, readers, read[room_id])
+            position = reading.position_before(room_id, moment)
+            tally.add(room_id, readers, online, position, message_counts.get(room_id, 0))
+        self.push_counts(tally)
+        with self._lock:
+            for room_id, when in said.items():
+                if when <= settled_by and self._said.get(room_id) == when:
+                    del self._said[room_id]
+
+    def push_receipts(self, room_id, readers, since):
+        """Tell the authors present in the room how many have read their messages now."""
+        newest = max((reader.last_read for reader in readers), default=0)
+        said = reading.said_between(room_id, since, newest, RECEIPT_WINDOW)
+        counts = reading.count_receipts(said, readers)
+        present = get_presence().in_room(room_id)
+        changed = {}
+        with self._lock:
+            if len(self._receipts) > REMEMBERED_RECEIPTS:
+                self._receipts.clear()
+            for message in said:
+                count = counts[message.id]
+                # A message is drawn with no readers: only a change from that is news, so
+                # a reader who does not share their reads sends nothing, not even its timing.
+                if message.author_id in present and self._receipts.get(message.id, 0) != count:
+                    self._receipts[message.id] = count
+                    changed.setdefault(message.author_id, {})[message.id] = count
+        if changed:
+            direct = reading.is_direct(room_id)
+            for author_id, receipts in changed.items():
+                notify.receipts_changed(room_id, author_id, receipts, direct)
+
+    def push_counts(self, tally):
+        """Push each online member's changed counts for the rooms and in all."""
+        changed = {}
+        with self._lock:
+            for (user_id, room_id), count in tally.shown.items():
+                pushed = self._counts.setdefault(user_id, {})
+                if pushed.get(room_id) != count:
+                    pushed[room_id] = count
+                    changed[(user_id, room_id)] = count
+        for (user_id, room_id), count in changed.items():
+            notify.unread_in_room(user_id, room_id, count)
+        users = {user_id for user_id, _ in changed}
+        for user_id, total in reading.totals_of(users).items():
+            shown = total - tally.not_yet_shown.get(user_id, 0)
+            with self._lock:
+                if self._totals.get(user_id) == shown:
+                    continue
+                self._totals[user_id] = shown
+            notify.unread_total(user_id, shown)
+
+
+class Tally:
+    """The unread counts to show online members, and how far each lags behind the truth."""
+
+    def __init__(self):
+        self.shown = {}  # (user id, room id) -> unread count to show
+        self.not_yet_shown = {}  # user id -> messages too fresh to count yet
+
+    def add(self, room_id, readers, online, position, message_count):
+        """Count a room's unread messages for its online members as of position."""
+        for reader in readers:
+            if reader.user_id in online:
+                self.shown[(reader.user_id, room_id)] = reading.unread_at(reader, position)
+                fresh = message_count - max(reader.read_position, position)
+                if fresh > 0:
+                    lag = self.not_yet_shown.get(reader.user_id, 0) + fresh
+                    self.not_yet_shown[reader.user_id] = lag
+
+
+def init_app(app):
+    """Give the app its bookkeeper."""
+    app.extensions["bookkeeper"] = Bookkeeper(app)
+
+
+def get_bookkeeper():
+    """The current app's bookkeeper."""
+    return current_app.extensions["bookkeeper"]

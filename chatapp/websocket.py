@@ -1,0 +1,209 @@
+"""A WebSocket that one greenlet reads and anyone may write to without ever waiting.
+
+flask-sock opens the socket and does the handshake (through simple-websocket); from then
+on this class owns it. The serving greenlet reads frames and answers pings. Whatever is
+published to the socket is written at once, already encoded, or queued behind what a slow
+client has not taken yet, for a flusher that lives only while there is a queue. So an idle
+socket costs one greenlet, and a frame costs one write per receiver.
+"""
+
+import contextlib
+import os
+import socket
+import threading
+from collections import deque
+
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
+RECEIVE_BYTES = 4096
+# How long to wait for the client's answer to a close frame before hanging up.
+CLOSING_SECONDS = 5
+UNSUPPORTED_DATA = 1003
+POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
+
+
+def init_app(app):
+    """Have flask-sock hand over sockets right after the handshake, with no reader thread."""
+    app.config["SOCK_SERVER_OPTIONS"] = {"thread_class": NotStarted}
+
+
+def decline_extensions(environ):
+    """Answer the handshake without extensions, whatever the browser offers."""
+    # Browsers offer permessage-deflate: it would cost zlib state (about 90 KB) on every
+    # socket and a compression per receiver, where a frame is now encoded once for all.
+    environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+class NotStarted:
+    """Stands in for simple-websocket's reader thread, which is never started."""
+
+    # The serving greenlet reads instead: a second reader per socket would double the
+    # greenlets, and their memory, for every idle connection.
+    def __init__(self, target=None, **kwargs):
+        self.name = "not started"
+
+    def start(self):
+        """Do nothing."""
+
+
+class WebSocket:
+    """One client's WebSocket after the handshake: read by one greenlet, written by any."""
+
+    def __init__(self, handshaken, *, ping_interval, max_message_size, queue_limit):
+        self._handshaken = handshaken
+        self._sock = handshaken.sock
+        self._protocol = handshaken.ws
+        self._max_message_size = max_message_size
+        self._queue_limit = queue_limit
+        self._lock = threading.Lock()
+        self._outbox = deque()
+        self._flusher = None
+        self._closing = False
+        self._finished = False
+        self.close_code = None
+        # With a timeout the socket is non-blocking underneath: a write never waits.
+        self._sock.settimeout(ping_interval)
+
+    def messages(self):
+        """Yield each text message the client sends, until the connection ends."""
+        pinged = False
+        parts, size = [], 0
+        while True:
+            try:
+                data = self._sock.recv(RECEIVE_BYTES)
+            except TimeoutError:
+                if pinged or self._closing:
+                    break
+                pinged = True
+                self._control(Ping())
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            pinged = False
+            try:
+                self._protocol.receive_data(data)
+                for event in self._protocol.events():
+                    if isinstance(event, TextMessage):
+                        parts.append(event.data)
+                        size += len(event.data)
+                        if size > self._max_message_size:
+                            self.close(MESSAGE_TOO_BIG, "Message is too big")
+                            parts, size = [], 0
+                        elif event.message_finished:
+                            text, parts, size = "".join(parts), [], 0
+                            if not self._closing:
+                                yield text
+                    elif isinstance(event, Ping):
+                        self._control(event.response())
+                    elif isinstance(event, CloseConnection):
+                        self._answer_close(event)
+                    elif isinstance(event, BytesMessage):
+                        self.close(UNSUPPORTED_DATA, "Send text frames")
+            except (LocalProtocolError, RemoteProtocolError):
+                break
+            if self._protocol.state is ConnectionState.CLOSED:
+                break
+
+    def send(self, wire):
+        """Write an encoded frame now, or queue it behind what the client has not taken."""
+        with self._lock:
+            if not self._closing:
+                self._write(wire)
+
+    def close(self, code, reason=""):
+        """Send a close frame after everything queued; the client then hangs up."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            self.close_code = code
+            with contextlib.suppress(LocalProtocolError):
+                self._write(self._protocol.send(CloseConnection(code, reason)))
+        # The client may never answer: stop waiting for it after a while.
+        with contextlib.suppress(OSError):
+            self._sock.settimeout(CLOSING_SECONDS)
+
+    def finish(self, timeout=CLOSING_SECONDS):
+        """Let a flusher send what is queued, then leave the socket to be closed."""
+        flusher = self._flusher
+        if flusher is not None:
+            flusher.join(timeout)
+        with self._lock:
+            self._closing = self._finished = True
+            self._outbox.clear()
+        # simple-websocket's close() would send a second close frame: mark it done.
+        self._handshaken.connected = False
+
+    def _control(self, event):
+        """Send a ping, a pong or the answer to a close, in line with the frames."""
+        with self._lock, contextlib.suppress(LocalProtocolError):
+            self._write(self._protocol.send(event))
+
+    def _answer_close(self, event):
+        """The client closes: answer its close frame unless this side closed first."""
+        if self.close_code is None:
+            self.close_code = event.code
+        if self._protocol.state is ConnectionState.REMOTE_CLOSING:
+            with self._lock:
+                self._closing = True
+                with contextlib.suppress(LocalProtocolError):
+                    self._write(self._protocol.send(event.response()))
+
+    def _write(self, data):
+        """Write or queue data; the caller holds the lock."""
+        if self._finished:
+            return
+        if self._outbox:
+            self._enqueue(data)
+            return
+        try:
+            # Straight to the file descriptor: the socket object would wait when full.
+            written = os.write(self._sock.fileno(), data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            # Gone: the reading greenlet notices and ends the connection.
+            return
+        if written < len(data):
+            self._enqueue(memoryview(data)[written:])
+
+    def _enqueue(self, data):
+        """Queue data for the flusher; a client too far behind is hung up on."""
+        if len(self._outbox) >= self._queue_limit:
+            self._hang_up()
+            return
+        self._outbox.append(data)
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush, daemon=True)
+            self._flusher.start()
+
+    def _flush(self):
+        """Send the queue as the client takes it, then end."""
+        try:
+            while True:
+                with self._lock:
+                    if not self._outbox:
+                        self._flusher = None
+                        return
+                    data = self._outbox[0]
+                # Waits for the client, at most the socket's timeout for each part.
+                self._sock.sendall(data)
+                with self._lock:
+                    if self._outbox:
+                        self._outbox.popleft()
+        except OSError:
+            with self._lock:
+                self._flusher = None
+                self._hang_up()
+
+    def _hang_up(self):
+        """Drop the queue and cut the connection; the browser reconnects and resumes."""
+        self._outbox.clear()
+        self._closing = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
