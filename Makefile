@@ -17,9 +17,9 @@ test: $(VENV)/.requirements-dev
 	scripts/install-test-services
 	$(BIN)/pytest
 
-# Run the benchmarks and print their table.
+# Run the benchmarks and print their tables (bench/README.md says what they measure).
 bench: $(VENV)/.requirements-dev
-	$(BIN)/python -m bench.fanout
+	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.login_stall
 
 lint: $(VENV)/.requirements-dev

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.fanout import migrated_database, percentile
+from bench.common import migrated_database, percentile
 from tests.live import live_server
 from tests.support import PASSWORD
 

@@ -67,6 +67,10 @@ class Close(NamedTuple):
         )
 
 
+class ProfileChanged(NamedTuple):
+    """A user's name or avatar changed: their sockets load them afresh."""
+
+
 def room_channel(room_id):
     """The channel of everything said and done in a room."""
     return f"room:{room_id}"

@@ -145,7 +145,6 @@ def save_batch(drafts):
     try:
         saved = store(drafts)
     except Exception:
-        db.session.rollback()
         current_app.logger.exception("saving %d messages failed", len(drafts))
         for draft in drafts:
             draft.refusal = "The message could not be saved. Send it again."
@@ -168,55 +167,53 @@ def after_saving(room_name, messages):
 def store(drafts):
     """Insert the drafts that may be said in one transaction; {room name: [messages]}."""
     now = utcnow()
-    rooms = {draft.room_id for draft in drafts}
-    # Updating the rooms first locks their rows until commit: writers to one room take
-    # turns, so message ids grow in commit order within a room, which resuming relies on.
-    db.session.execute(update(Room).where(Room.id.in_(rooms)).values(last_activity_at=now))
-    counts, names = {}, {}
-    for room_id, name, count in db.session.execute(
-        select(Room.id, Room.name, Room.message_count).where(Room.id.in_(rooms))
-    ):
-        counts[room_id], names[room_id] = count, name
-    members = set(
-        db.session.execute(
-            select(Membership.room_id, Membership.user_id).where(
-                Membership.room_id.in_(rooms), Membership.user_id.in_(people_in(drafts))
-            )
-        ).all()
-    )
-    accepted = []
-    for draft in drafts:
-        draft.refusal = refusal_for(draft, members, counts)
-        if draft.refusal is None:
-            accepted.append(draft)
-            if draft.recipient is None:
-                counts[draft.room_id] += 1
+    with db.engine.begin() as connection:
+        members = set(connection.execute(_MEMBERS_AMONG, among(drafts)).all())
+        accepted = [draft for draft in drafts if may_say(draft, members)]
+        counts, names = count_in_rooms(connection, accepted, now)
+        for draft in reversed(accepted):
             draft.message = new_message(draft, now, counts[draft.room_id])
-    if accepted:
-        insert_messages([draft.message for draft in accepted])
-        update_counts(accepted, counts)
-    db.session.commit()
+            if draft.recipient is None:
+                counts[draft.room_id] -= 1
+        if accepted:
+            insert_messages(connection, [draft.message for draft in accepted])
+            mark_authors_read(connection, accepted)
     saved = {}
     for draft in accepted:
         saved.setdefault(names[draft.room_id], []).append(draft.message)
     return saved
 
 
-def people_in(drafts):
-    """The ids of the authors and recipients of the drafts."""
+def among(drafts):
+    """The rooms and people of the drafts, for the membership check."""
     people = {draft.author.id for draft in drafts}
     people.update(draft.recipient.id for draft in drafts if draft.recipient is not None)
-    return people
+    return {"rooms": list({draft.room_id for draft in drafts}), "people": list(people)}
 
 
-def refusal_for(draft, members, counts):
-    """Why the draft may not be said now, or None."""
-    if draft.room_id not in counts or (draft.room_id, draft.author.id) not in members:
-        return NOT_A_MEMBER
-    recipient = draft.recipient
-    if recipient is not None and (draft.room_id, recipient.id) not in members:
-        return f"{recipient.username} is not a member of this room."
-    return None
+def may_say(draft, members):
+    """Whether the draft's author (and recipient) are members; else note the refusal."""
+    if (draft.room_id, draft.author.id) not in members:
+        draft.refusal = NOT_A_MEMBER
+    elif draft.recipient is not None and (draft.room_id, draft.recipient.id) not in members:
+        draft.refusal = f"{draft.recipient.username} is not a member of this room."
+    return draft.refusal is None
+
+
+def count_in_rooms(connection, accepted, now):
+    """Add the accepted messages to their rooms' counts; the counts after, and the names."""
+    added = {}
+    for draft in accepted:
+        added[draft.room_id] = added.get(draft.room_id, 0) + (draft.recipient is None)
+    counts, names = {}, {}
+    # Updating a room locks its row until commit: writers to one room take turns, so
+    # message ids grow in commit order within a room, which resuming relies on.
+    for room_id, added_here in added.items():
+        row = connection.execute(
+            _COUNT_IN_ROOM, {"room": room_id, "added": added_here, "now": now}
+        ).one()
+        names[room_id], counts[room_id] = row
+    return counts, names
 
 
 def new_message(draft, now, position):
@@ -242,25 +239,20 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def insert_messages(messages):
+def insert_messages(connection, messages):
     """Insert the messages in one statement and give each its id, in order."""
-    table = Message.__table__
     rows = [{column: getattr(message, column) for column in _COLUMNS} for message in messages]
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = db.session.connection().execute(statement, rows).scalars().all()
+    ids = connection.execute(_INSERT_MESSAGES, rows).scalars().all()
     for message, message_id in zip(messages, ids, strict=True):
         message.id = message_id
 
 
-def update_counts(accepted, counts):
-    """Advance the rooms' counts, mark each author's room read up to their own message,
-    and count personal messages unread for their recipients."""
-    newest = {}
-    read_upto = {}  # (room, author) -> [mark, position, personal messages since]
+def mark_authors_read(connection, accepted):
+    """Mark each author's room read up to their own message; count personal ones unread."""
+    read_upto = {}  # (room, author) -> [mark, position, personal messages to them since]
     personal = {}  # (room, recipient) -> personal messages to add
     for draft in accepted:
         message = draft.message
-        newest[message.room_id] = message.id
         # Sending marks read: the author has seen the room up to their own message.
         key = (message.room_id, draft.author.id)
         read_upto[key] = [message.id, message.position, 0]
@@ -271,11 +263,6 @@ def update_counts(accepted, counts):
                 read_upto[key][2] += 1
             else:
                 personal[key] = personal.get(key, 0) + 1
-    connection = db.session.connection()
-    connection.execute(
-        _ROOM_COUNTS,
-        [{"room": room, "count": counts[room], "newest": last} for room, last in newest.items()],
-    )
     connection.execute(
         _READ_UP_TO,
         [
@@ -290,13 +277,22 @@ def update_counts(accepted, counts):
         )
 
 
-_rooms = Room.__table__
-_members = Membership.__table__
-_ROOM_COUNTS = (
+# The statements of the path every message takes, built once.
+_rooms, _members, _messages = Room.__table__, Membership.__table__, Message.__table__
+_MEMBERS_AMONG = select(_members.c.room_id, _members.c.user_id).where(
+    _members.c.room_id.in_(bindparam("rooms", expanding=True)),
+    _members.c.user_id.in_(bindparam("people", expanding=True)),
+)
+_COUNT_IN_ROOM = (
     update(_rooms)
     .where(_rooms.c.id == bindparam("room"))
-    .values(message_count=bindparam("count"), last_message_id=bindparam("newest"))
+    .values(
+        message_count=_rooms.c.message_count + bindparam("added"),
+        last_activity_at=bindparam("now"),
+    )
+    .returning(_rooms.c.name, _rooms.c.message_count)
 )
+_INSERT_MESSAGES = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
 _MEMBER = (_members.c.room_id == bindparam("room")) & (_members.c.user_id == bindparam("user"))
 _READ_UP_TO = (
     update(_members)

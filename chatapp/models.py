@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     exists,
     false,
+    func,
     or_,
     select,
     text,
@@ -149,10 +150,9 @@ class Room(db.Model):
     is_direct: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Messages said to everyone here so far (personal ones aside) and the newest one's id:
-    # unread counts are derived from these, never recounted.
+    # Messages said to everyone here so far, personal ones aside: unread counts are
+    # derived from it, never recounted.
     message_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    last_message_id: Mapped[int | None]
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="room",
@@ -295,11 +295,11 @@ class Room(db.Model):
         membership = self.membership_of(user)
         if membership is None:
             # A newcomer starts with what was said before them counted as read.
+            newest = db.session.scalar(
+                select(func.max(Message.id)).where(Message.room_id == self.id)
+            )
             membership = Membership(
-                room=self,
-                user=user,
-                last_read_message_id=self.last_message_id,
-                read_position=self.message_count,
+                room=self, user=user, last_read_message_id=newest, read_position=self.message_count
             )
             db.session.add(membership)
         invitation = self.pending_invitation_for(user)

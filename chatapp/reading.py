@@ -138,49 +138,62 @@ def save_read_marks(marks):
     """Move members' read marks forward, all in one transaction; return the moves.
 
     marks maps (room id, user id) to the newest message id the member has seen. A mark
-    never moves back (a stale tab cannot undo a read) nor past the room's newest message.
+    never moves back (a stale tab cannot undo a read), and lands on a message of its room.
     """
     if not marks:
         return []
-    rooms = {room_id for room_id, _ in marks}
-    users = {user_id for _, user_id in marks}
-    newest = dict(
-        db.session.execute(select(Room.id, Room.last_message_id).where(Room.id.in_(rooms))).all()
-    )
-    current = db.session.execute(
-        select(
-            Membership.id,
-            Membership.room_id,
-            Membership.user_id,
-            func.coalesce(Membership.last_read_message_id, 0),
-        ).where(Membership.room_id.in_(rooms), Membership.user_id.in_(users))
-    )
-    moves, rows = [], []
-    for membership_id, room_id, user_id, old in current:
-        wanted = marks.get((room_id, user_id))
-        if wanted is None:
-            continue
-        new = min(wanted, newest.get(room_id) or 0)
-        if new > old:
-            moves.append(Move(room_id, user_id, old, new))
-            rows.append(
-                {"membership": membership_id, "room": room_id, "user": user_id, "mark": new}
-            )
-    if rows:
-        db.session.connection().execute(_MOVE_MARK, rows)
-    db.session.commit()
-    return moves
+    among = {
+        "rooms": list({room_id for room_id, _ in marks}),
+        "users": list({user_id for _, user_id in marks}),
+    }
+    with db.engine.begin() as connection:
+        before = marks_among(connection, among, marks)
+        wanted = [
+            {"room": room_id, "user": user_id, "wanted": marks[(room_id, user_id)]}
+            for (room_id, user_id), old in before.items()
+            if marks[(room_id, user_id)] > old
+        ]
+        if not wanted:
+            return []
+        connection.execute(_MOVE_MARK, wanted)
+        after = marks_among(connection, among, marks)
+    return [
+        Move(room_id, user_id, old, after[(room_id, user_id)])
+        for (room_id, user_id), old in before.items()
+        if after[(room_id, user_id)] > old
+    ]
 
 
-def _position_at(mark):
-    """The position of the newest message of the room at or before the mark."""
+def marks_among(connection, among, marks):
+    """{(room id, user id): read mark} for the members that marks names."""
+    rows = connection.execute(_MARKS_AMONG, among)
+    return {(room, user): mark for room, user, mark in rows if (room, user) in marks}
+
+
+_members = Membership.__table__
+_MARKS_AMONG = select(
+    _members.c.room_id, _members.c.user_id, func.coalesce(_members.c.last_read_message_id, 0)
+).where(
+    _members.c.room_id.in_(bindparam("rooms", expanding=True)),
+    _members.c.user_id.in_(bindparam("users", expanding=True)),
+)
+_MEMBER = (_members.c.room_id == bindparam("room")) & (_members.c.user_id == bindparam("user"))
+
+
+def _newest_up_to(wanted):
+    """The newest message of the room at or before the wanted id."""
     return (
-        select(Message.position)
-        .where(Message.room_id == bindparam("room"), Message.id <= mark)
+        select(Message.id)
+        .where(Message.room_id == bindparam("room"), Message.id <= wanted)
         .order_by(Message.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _position_of(mark):
+    """The position of the message at the mark."""
+    return select(Message.position).where(Message.id == mark).scalar_subquery()
 
 
 def _personal_after(mark):
@@ -197,17 +210,14 @@ def _personal_after(mark):
     )
 
 
-_MARK = bindparam("mark")
+_MARK = _newest_up_to(bindparam("wanted"))
 # Only forward: the WHERE keeps a mark that another process moved further meanwhile.
 _MOVE_MARK = (
-    update(Membership.__table__)
-    .where(
-        Membership.__table__.c.id == bindparam("membership"),
-        func.coalesce(Membership.__table__.c.last_read_message_id, 0) < _MARK,
-    )
+    update(_members)
+    .where(_MEMBER, func.coalesce(_members.c.last_read_message_id, 0) < _MARK)
     .values(
         last_read_message_id=_MARK,
-        read_position=func.coalesce(_position_at(_MARK), 0),
+        read_position=_position_of(_MARK),
         personal_unread=_personal_after(_MARK),
     )
 )

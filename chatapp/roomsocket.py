@@ -13,10 +13,10 @@ import time
 from flask import copy_current_request_context, current_app, render_template
 
 from chatapp import bookkeeping, messaging, reading
-from chatapp.broker import Close, Frame, get_broker, room_channel, user_channel
+from chatapp.broker import Close, Frame, ProfileChanged, get_broker, room_channel, user_channel
 from chatapp.extensions import db
 from chatapp.live import POLICY_VIOLATION, closed_notice
-from chatapp.models import Membership, Message, Room, User
+from chatapp.models import Membership, Message, User
 from chatapp.presence import get_presence
 from chatapp.websocket import WebSocket
 
@@ -35,8 +35,11 @@ class RoomSocket:
     def __init__(self, ws, room, user, session_id):
         options = current_app.config["WEBSOCKET_OPTIONS"]
         self.connection = WebSocket(ws, **options)
+        self.room = room
         self.room_id = room.id
         self.room_name = room.name
+        # Loaded with the handshake, and again after a profile change: not per message.
+        self.author = user
         self.user_id = user.id
         self.session_id = session_id
         self.channels = (room_channel(room.id), user_channel(user.id))
@@ -84,6 +87,8 @@ class RoomSocket:
             self.connection.send(item.wire)
         elif isinstance(item, Close) and item.applies_to(self.room_id, self.session_id):
             self.close(item)
+        elif isinstance(item, ProfileChanged):
+            self.author = None
 
     def note_sent_live(self, message_id):
         """Remember a live message sent before resuming, up to a bound."""
@@ -125,13 +130,14 @@ class RoomSocket:
 
     def send_message(self, text, to):
         """Post a message; a refusal goes back to its author with the text restored."""
-        user = db.session.get(User, self.user_id)
-        room = db.session.get(Room, self.room_id)
-        if user is None or room is None:
+        if self.author is None:
+            self.author = db.session.get(User, self.user_id)
+        if self.author is None:
             self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
             return
         try:
-            messaging.post_message(room, user, text, to)
+            # Whether the author is still a member is checked as the message is saved.
+            messaging.post_message(self.room, self.author, text, to)
         except messaging.MessageRefused as refusal:
             self.tell(str(refusal), restore=text if to is None else None)
 

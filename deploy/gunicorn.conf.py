@@ -29,6 +29,8 @@ def post_worker_init(worker):
 
     from chatapp import live
 
+    if "broker" not in getattr(worker.wsgi, "extensions", {}):
+        return  # not chatapp (the benchmarks' reference app): no sockets of ours to close
     stop = worker.handle_exit
 
     def close_sockets_then_stop(signum, frame):

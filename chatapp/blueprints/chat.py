@@ -51,7 +51,7 @@ def room(name):
 @sock.route("/<name>/ws", bp=bp)
 def socket(ws, name):
     """The room's live stream for a member."""
-    RoomSocket(ws, g.room, current_user, session.get("sid")).serve()
+    RoomSocket(ws, g.room, current_user._get_current_object(), session.get("sid")).serve()
 
 
 @bp.get("/<name>/messages")

@@ -96,6 +96,7 @@ def edit_profile():
         db.session.rollback()
         form.username.errors = [NAME_TAKEN]
         return render_profile_form(form)
+    live.profile_changed(current_user.id)
     flash("Profile saved.")
     return redirect_after_post(url_for("users.edit_profile"))
 

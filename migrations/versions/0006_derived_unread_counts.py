@@ -28,7 +28,6 @@ TABLES = ('users', 'rooms', 'memberships', 'invitations', 'messages')
 def upgrade():
     with op.batch_alter_table('rooms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('message_count', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('last_message_id', sa.Integer(), nullable=True))
 
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('position', sa.Integer(), server_default='0', nullable=False))
@@ -58,10 +57,8 @@ def fill_in_counts():
         ") AS numbered WHERE numbered.id = messages.id"
     )
     op.execute(
-        "UPDATE rooms SET"
-        " message_count = (SELECT COUNT(*) FROM messages"
-        "  WHERE messages.room_id = rooms.id AND NOT messages.is_personal),"
-        " last_message_id = (SELECT MAX(id) FROM messages WHERE messages.room_id = rooms.id)"
+        "UPDATE rooms SET message_count = (SELECT COUNT(*) FROM messages"
+        " WHERE messages.room_id = rooms.id AND NOT messages.is_personal)"
     )
     # Sending marks read: a member's mark moves up to their own latest message.
     op.execute(
@@ -101,5 +98,4 @@ def downgrade():
         batch_op.drop_column('position')
 
     with op.batch_alter_table('rooms', schema=None) as batch_op:
-        batch_op.drop_column('last_message_id')
         batch_op.drop_column('message_count')
