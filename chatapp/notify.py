@@ -72,14 +72,20 @@ def announce(author, text):
     get_broker().publish(SITE_CHANNEL, Frame(html))
 
 
-def online_changed():
-    """Who is online changed: one style rule for every page marks them."""
-    html = render_online()
+def came_online(user_id):
+    """Someone opened their first page: every page marks them online."""
+    html = render_template("partials/_online_change.html", user_id=user_id, online=True)
+    get_broker().publish(SITE_CHANNEL, Frame(html))
+
+
+def went_offline(user_id):
+    """Someone's last page closed a while ago: every page marks them offline."""
+    html = render_template("partials/_online_change.html", user_id=user_id, online=False)
     get_broker().publish(SITE_CHANNEL, Frame(html))
 
 
 def render_online(oob=True):
-    """The style that marks everyone online, by user id."""
+    """The style rules that mark everyone online, by user id."""
     online = sorted(get_presence().in_room(SITE))
     return render_template("partials/_online.html", online=online, oob=oob)
 

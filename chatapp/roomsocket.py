@@ -7,10 +7,18 @@ every socket (see chatapp.websocket), so they are never held back: each message 
 id, and the page puts it in order and ignores one it shows already.
 """
 
+import functools
 import json
 import time
+from typing import NamedTuple
 
-from flask import copy_current_request_context, current_app, render_template
+from flask import (
+    copy_current_request_context,
+    current_app,
+    get_template_attribute,
+    render_template,
+)
+from markupsafe import Markup
 
 from chatapp import bookkeeping, messaging, reading
 from chatapp.broker import Close, Frame, ProfileChanged, get_broker, room_channel, user_channel
@@ -64,6 +72,8 @@ class RoomSocket:
             present = True
             if get_presence().arrive(self.room_id, self.user_id).is_new:
                 self.announce("joined")
+            # The whole list, once: whoever came or went before this socket heard of it.
+            self.connection.send(Frame(presence_html(self.room_id, oob=True)).wire)
             db.session.remove()
             for text in self.connection.messages():
                 self.receive(text)
@@ -228,16 +238,56 @@ def is_message_id(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63
 
 
-def present_users(room_id):
-    """[(user, colour)] of everyone present in the room, by name."""
+class Card(NamedTuple):
+    """What a presence entry shows of someone."""
+
+    id: int
+    username: str
+    display_name: str
+    avatar_digest: str | None
+
+    @property
+    def shown_name(self):
+        """The display name when set, else the username."""
+        return self.display_name or self.username
+
+    @property
+    def has_avatar(self):
+        """Whether they uploaded an avatar."""
+        return self.avatar_digest is not None
+
+
+def present_cards(room_id):
+    """[(card, colour)] of everyone present in the room, by name."""
     colors = get_presence().in_room(room_id)
-    users = db.session.scalars(db.select(User).where(User.id.in_(colors))).all()
-    return sorted(((user, colors[user.id]) for user in users), key=lambda p: p[0].username_key)
+    if not colors:
+        return []
+    query = db.select(User.id, User.username, User.display_name, User.avatar_digest).where(
+        User.id.in_(colors)
+    )
+    cards = sorted((Card(*row) for row in db.session.execute(query)), key=lambda c: c.username)
+    return [(card, colors[card.id]) for card in cards]
+
+
+@functools.lru_cache(maxsize=4096)
+def present_entry(card, color):
+    """One person's entry in a presence list, drawn once for as long as it stays the same."""
+    return Markup(get_template_attribute("chat/_present.html", "present")(card, color))
+
+
+def presence_html(room_id, oob=False):
+    """The room's whole presence list."""
+    entries = Markup("").join(present_entry(card, color) for card, color in present_cards(room_id))
+    return Markup(render_template("chat/_presence.html", entries=entries, oob=oob))
 
 
 def render_presence(room_id, user_id, event):
-    """A notice that the user joined or left, and the room's presence list after it."""
+    """A notice that the user joined or left, and their entry added to the list or taken out."""
     subject = db.session.get(User, user_id)
+    entry = None
+    if subject is not None and event == "joined":
+        card = Card(subject.id, subject.username, subject.display_name, subject.avatar_digest)
+        entry = present_entry(card, get_presence().color_of(user_id))
     return render_template(
-        "chat/_presence_frame.html", present=present_users(room_id), subject=subject, event=event
+        "chat/_presence_frame.html", subject=subject, user_id=user_id, event=event, entry=entry
     )

@@ -10,7 +10,7 @@ from chatapp.messaging import MessageRefused, post_message
 from chatapp.models import Message, Room, RoomRefusal
 from chatapp.origins import is_allowed_origin
 from chatapp.responses import redirect_after_post, render
-from chatapp.roomsocket import RoomSocket, present_users
+from chatapp.roomsocket import RoomSocket, presence_html
 from chatapp.websocket import decline_extensions
 
 bp = Blueprint("chat", __name__, url_prefix="/chat/room")
@@ -138,7 +138,7 @@ def render_room(room, fragment="chat/room.html", status=200, **context):
         may_manage=room.is_managed_by(current_user),
         messages=messages,
         page_size=limit,
-        present=present_users(room.id),
+        presence=presence_html(room.id) if membership else None,
         first_unread=first_unread,
         **my_receipts(room, messages),
         **context,

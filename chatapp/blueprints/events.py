@@ -1,5 +1,6 @@
 """Each user's Server-Sent Events stream: what changed elsewhere, as out-of-band HTML."""
 
+import functools
 import itertools
 
 from flask import (
@@ -50,9 +51,9 @@ def stream():
     get_bookkeeper().stream_opened(user_id)
     arrival = get_presence().arrive(SITE, user_id)
     if arrival.is_new:
-        notify.online_changed()
+        notify.came_online(user_id)
     first = snapshot(user_id, reconnected="Last-Event-ID" in request.headers)
-    gone_offline = copy_current_request_context(announce_offline)
+    gone_offline = copy_current_request_context(functools.partial(announce_offline, user_id))
     # Streaming holds no database connection: the view's session ends here.
     db.session.remove()
 
@@ -105,9 +106,9 @@ def event(data, name="update"):
     return f"event: {name}\nid: {next(_event_ids)}\n{lines}\n"
 
 
-def announce_offline():
+def announce_offline(user_id):
     """Once the user's last stream has been gone for the grace, mark them offline."""
-    notify.online_changed()
+    notify.went_offline(user_id)
     db.session.remove()
 
 
