@@ -23,7 +23,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-GRACE = 0.5
+GRACE = 1.5  # long enough for a reload on a busy machine
 
 
 @pytest.fixture(scope="session")
