@@ -70,6 +70,13 @@ class LiveServer:
         """What the server printed so far."""
         return (self.folder / "server.log").read_text(errors="replace")
 
+    def worker_pid(self):
+        """The pid of gunicorn's one worker: the process that serves."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = [int(pid) for pid in children.read_text().split()]
+        assert len(pids) == 1, f"gunicorn has {len(pids)} workers"
+        return pids[0]
+
     def stop(self, timeout=20):
         """SIGTERM, as systemd sends it, and wait for the exit."""
         if self.process.poll() is None:

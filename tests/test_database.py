@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from chatapp import create_app, reading
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import Room, User
 
 
 def pragma(name):
@@ -66,3 +67,50 @@ def test_migrations_go_down_and_up_again(app):
         assert "users" not in db.inspect(db.engine).get_table_names()
         flask_migrate.upgrade()
         assert "users" in db.inspect(db.engine).get_table_names()
+
+
+def test_the_derived_counts_migration_keeps_every_row_and_every_count(tmp_path, instance):
+    path = tmp_path / "old.sqlite"
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "x", "LOG_DIR": "logs"}
+    )
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005")
+    with sqlite3.connect(path) as old:
+        for user_id, name in [(1, "alice"), (2, "bob"), (3, "carol")]:
+            old.execute(
+                "INSERT INTO users (id, username, username_key, password_hash, session_nonce,"
+                " display_name, email, about, is_admin, created_at, shares_read_state,"
+                " shares_typing) VALUES (?, ?, ?, 'x', 'n', '', '', '', 0, '2026-01-01', 1, 1)",
+                (user_id, name, name),
+            )
+        old.execute(
+            "INSERT INTO rooms (id, name, name_key, visibility, is_direct, created_at,"
+            " last_activity_at) VALUES (1, 'kitchen', 'kitchen', 'private', 0, '2026-01-01',"
+            " '2026-01-01')"
+        )
+        # alice said 1, 2 and a personal 3 to bob; bob said 4; carol read up to 1.
+        for message_id, author, recipient in [(1, 1, None), (2, 1, None), (3, 1, 2), (4, 2, None)]:
+            old.execute(
+                "INSERT INTO messages (id, room_id, author_id, recipient_id, is_personal, kind,"
+                " body, color, created_at) VALUES (?, 1, ?, ?, ?, 'text', 'hi', 0, '2026-01-01')",
+                (message_id, author, recipient, recipient is not None),
+            )
+        for user_id, mark in [(1, None), (2, None), (3, 1)]:
+            old.execute(
+                "INSERT INTO memberships (user_id, room_id, role, joined_at,"
+                " last_read_message_id, unread_count) VALUES (?, 1, 'member', '2026-01-01', ?, 0)",
+                (user_id, mark),
+            )
+    with app.app_context():
+        flask_migrate.upgrade()
+        assert [reading.total_unread(user_id) for user_id in (1, 2, 3)] == [1, 0, 2]
+        assert db.session.scalar(text("SELECT count(*) FROM messages")) == 4
+        db.session.execute(text("DELETE FROM messages WHERE id = 4"))
+        db.session.execute(text("DELETE FROM rooms WHERE id = 1"))
+        db.session.commit()
+        room = Room(name="pantry", name_key="pantry")
+        db.session.add(room)
+        db.session.commit()
+        assert room.id == 2
+        db.engine.dispose()

@@ -304,3 +304,32 @@ def test_logging_out_ends_the_stream(server):
     alice.post("/chat/logout/")
     stream.drain(1)
     assert stream.ended
+
+
+def test_many_readers_make_exact_counts_and_few_receipts(server):
+    author, *readers = server.people("author", *(f"reader{n}" for n in range(8)))
+    room = author.room_with(*readers)
+    author_socket = author.socket(room)
+    reader_sockets = [reader.socket(room) for reader in readers]
+    said = []
+    for number in range(10):
+        author_socket.say(f"read me {number}")
+        frame = author_socket.wait_for(f"read me {number}<")
+        said.append(int(re.search(r'id="msg-(\d+)"', frame).group(1)))
+        for socket in reader_sockets:
+            socket.wait_for(f"read me {number}<")
+            socket.send_json({"type": "read", "id": said[-1]})
+    receipt = f'<span id="receipt-{said[-1]}" class="receipt" hx-swap-oob="true">'
+    author_socket.wait_for(f"{receipt}read by 8</span>")
+    # 80 read frames came in; the author heard of them a few times a second, not 80 times.
+    pushes = author_socket.text().count('class="receipt" hx-swap-oob="true"')
+    assert pushes < 40
+    _, _, page = author.get(f"/chat/room/{room}/")
+    assert page.count("read by 8</span>") == 10
+    with sqlite3.connect(server.database) as database:
+        unread = database.execute(
+            "SELECT rooms.message_count - read_position + personal_unread FROM memberships"
+            " JOIN rooms ON rooms.id = memberships.room_id WHERE rooms.name = ?",
+            (room,),
+        ).fetchall()
+    assert unread == [(0,)] * 9

@@ -1,6 +1,11 @@
 """The live room over real WebSockets, against gunicorn's gevent worker on loopback."""
 
+import base64
+import contextlib
+import os
 import re
+import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -429,3 +434,101 @@ def test_a_password_change_closes_the_other_sessions_sockets(server):
     assert "Your password was changed." in there.text()
     here.say("still connected")
     here.wait_for("still connected")
+
+
+def test_a_second_resume_on_one_socket_is_ignored(server):
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
+    alice_ws = alice.socket(room)
+    for number in range(3):
+        alice_ws.say(f"before {number}")
+    alice_ws.wait_for("before 2")
+    bob_ws = bob.socket(room, resume_after=0)
+    bob_ws.wait_for("before 2")
+    bob_ws.send_json({"type": "resume", "after": 0})
+    alice_ws.say("after the second resume")
+    bob_ws.wait_for("after the second resume")
+    assert message_ids(bob_ws.frames) == stored_ids(server, room)
+
+
+def silent_socket(server, browser, room):
+    """A room socket whose client never reads, with a receive window of a few KB."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    client.sendall(
+        (
+            f"GET /chat/room/{room}/ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nCookie: {browser.cookie_header()}\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += client.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return client
+
+
+def received_until_closed(client, timeout=10):
+    """Read what the server sent until it hung up; the bytes."""
+    client.settimeout(timeout)
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := client.recv(65536):
+            data += chunk
+    return data
+
+
+def test_a_client_that_stops_reading_is_hung_up_on_and_slows_nobody(tmp_path, migrated_database):
+    options = '{"ping_interval": 25, "max_message_size": 65536, "queue_limit": 5}'
+    settings = {"FLOOD_LIMIT": "off", "WEBSOCKET_OPTIONS": options}
+    with live_server(tmp_path, migrated_database, **settings) as slow_server:
+        alice, bob = (slow_server.browser().sign_up(name) for name in ("alice", "bob"))
+        room = alice.room_with(bob)
+        alice_ws = alice.socket(room)
+        stuck = silent_socket(slow_server, bob, room)
+        text = "x" * 3990
+        count = 1500
+        for number in range(count):
+            alice_ws.say(f"{number:06d}{text}")
+        # Writing to the stuck socket never waits: were it to wait, this would take minutes.
+        alice_ws.wait_for(f"{count - 1:06d}", timeout=20)
+        with stuck:
+            sent_to_bob = received_until_closed(stuck)
+        assert 0 < len(sent_to_bob) < count * len(text)
+        assert len(stored_bodies(slow_server, room)) == count
+
+
+def test_every_message_its_sender_saw_come_back_outlives_a_killed_worker(
+    tmp_path, migrated_database
+):
+    with live_server(tmp_path, migrated_database, FLOOD_LIMIT="off") as doomed:
+        people = [doomed.browser().sign_up(f"sender{n}") for n in range(4)]
+        room = people[0].room_with(*people[1:])
+        sockets = [person.socket(room) for person in people]
+        acknowledged = []
+
+        def send_until_killed(index, ws):
+            with contextlib.suppress(simple_websocket.ConnectionClosed, AssertionError):
+                for number in range(10_000):
+                    body = f"from {index} number {number}"
+                    ws.say(body)
+                    ws.wait_for(f"{body}<", timeout=2)
+                    acknowledged.append(body)
+
+        threads = [
+            threading.Thread(target=send_until_killed, args=pair) for pair in enumerate(sockets)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+        os.kill(doomed.worker_pid(), signal.SIGKILL)
+        for thread in threads:
+            thread.join(10)
+        stored = set(stored_bodies(doomed, room))
+        logged = {line.partition(": ")[2] for line in log_lines(doomed, room)}
+        assert len(acknowledged) > 20
+        assert set(acknowledged) <= stored
+        assert set(acknowledged) <= logged

@@ -1,0 +1,118 @@
+"""Saving messages: what arrives together is saved together, and nothing is lost."""
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select
+
+from chatapp import messaging
+from chatapp.extensions import db
+from chatapp.models import Membership, Message, Room, User
+
+SENDERS = 6
+
+
+@pytest.fixture
+def crowd(app):
+    """A room with the owner and SENDERS members; their usernames."""
+    names = [f"sender{number}" for number in range(SENDERS)]
+    with app.app_context():
+        owner = User.register("owner", "a password")
+        room = Room.create("kitchen", owner)
+        for name in names:
+            room.join(User.register(name, "a password"))
+        db.session.commit()
+    return names
+
+
+def post(app, username, text, room="kitchen"):
+    """Post as a member would; the saved message's id."""
+    with app.test_request_context():
+        return messaging.post_message(Room.find(room), User.find(username), text).id
+
+
+def test_messages_that_arrive_while_one_is_saved_are_saved_together(app, crowd, monkeypatch):
+    batches = []
+    first_saving, all_waiting = threading.Event(), threading.Event()
+    store = messaging.store
+
+    def store_holding_the_first(drafts):
+        batches.append(len(drafts))
+        if len(batches) == 1:
+            first_saving.set()
+            # Hold the first save until every other sender waits behind it.
+            assert all_waiting.wait(10)
+        return store(drafts)
+
+    monkeypatch.setattr(messaging, "store", store_holding_the_first)
+    with app.app_context():
+        writer = messaging.get_writer()
+    first = threading.Thread(target=post, args=(app, crowd[0], "first"))
+    first.start()
+    assert first_saving.wait(10)
+    others = [threading.Thread(target=post, args=(app, name, f"from {name}")) for name in crowd[1:]]
+    for thread in others:
+        thread.start()
+    while len(writer._queue) < len(others):
+        threading.Event().wait(0.01)
+    all_waiting.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    with app.app_context():
+        saved = db.session.execute(select(Message.position).order_by(Message.id)).scalars()
+        assert list(saved) == list(range(1, SENDERS + 1))
+        assert Room.find("kitchen").message_count == SENDERS
+    assert batches == [1, SENDERS - 1]
+    log = Path(app.config["LOG_DIR"]) / "chatroomkitchen.txt"
+    assert len(log.read_text(encoding="utf-8").splitlines()) == SENDERS
+
+
+def test_a_removed_member_is_refused_and_nothing_is_saved(app, crowd):
+    with app.test_request_context():
+        room, sender = Room.find("kitchen"), User.find(crowd[0])
+        room.remove(sender)
+        db.session.commit()
+        with pytest.raises(messaging.MessageRefused, match="no longer a member"):
+            messaging.post_message(room, sender, "let me in")
+        assert db.session.scalar(select(Message.id)) is None
+
+
+@pytest.mark.parametrize("who", ["author", "recipient"])
+def test_whoever_leaves_while_a_message_is_on_its_way_is_checked_as_it_is_saved(app, crowd, who):
+    author, recipient = crowd[:2]
+    leaving = author if who == "author" else recipient
+
+    def leave_first(connection):
+        # Runs as the save begins, after every check made before it.
+        with app.app_context(), db.engine.begin() as other:
+            other.execute(
+                Membership.__table__.delete().where(
+                    Membership.user_id
+                    == select(User.id).where(User.username == leaving).scalar_subquery()
+                )
+            )
+
+    with app.test_request_context():
+        room, sender = Room.find("kitchen"), User.find(author)
+        event.listen(db.engine, "begin", leave_first, once=True)
+        with pytest.raises(messaging.MessageRefused, match="member"):
+            messaging.post_message(room, sender, "psst", to=recipient)
+        assert db.session.scalar(select(Message.id)) is None
+
+
+def test_a_message_goes_out_only_once_it_is_saved(app, crowd, monkeypatch):
+    published = []
+    publish = messaging.publish
+
+    def publish_if_saved(message):
+        database = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+        with sqlite3.connect(database) as elsewhere:
+            query = "SELECT body FROM messages WHERE id = ?"
+            published.append(elsewhere.execute(query, (message.id,)).fetchone())
+        publish(message)
+
+    monkeypatch.setattr(messaging, "publish", publish_if_saved)
+    post(app, crowd[0], "saved first")
+    assert published == [("saved first",)]

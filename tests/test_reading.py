@@ -1,0 +1,187 @@
+"""Read marks, unread counts and receipts: derived from positions, never recounted."""
+
+import pytest
+from sqlalchemy import event, select
+
+from chatapp import messaging, reading
+from chatapp.extensions import db
+from chatapp.models import Membership, Message, Room, User
+from chatapp.reading import Reader, Said
+
+
+@pytest.fixture
+def world(app):
+    """alice (the owner), bob and carol in the room kitchen, and an empty room pantry."""
+    with app.test_request_context():
+        people = {name: User.register(name, "a password") for name in ("alice", "bob", "carol")}
+        kitchen = Room.create("kitchen", people["alice"])
+        for name in ("bob", "carol"):
+            kitchen.join(people[name])
+        Room.create("pantry", people["alice"])
+        db.session.commit()
+        ids = {name: user.id for name, user in people.items()}
+    ids["kitchen"], ids["pantry"] = room_id(app, "kitchen"), room_id(app, "pantry")
+    return ids
+
+
+def room_id(app, name):
+    """The id of the room with this name."""
+    with app.app_context():
+        return Room.find(name).id
+
+
+def say(app, author, text, room="kitchen"):
+    """Post a message as it comes from the composer; its id."""
+    with app.test_request_context():
+        message = messaging.post_message(Room.find(room), User.find(author), text)
+        return message.id
+
+
+def unread(app, world, name):
+    """The user's unread count in the kitchen, and in all their rooms."""
+    with app.app_context():
+        user_id = world[name]
+        return reading.unread_by_room(user_id)[world["kitchen"]], reading.total_unread(user_id)
+
+
+def mark_of(app, world, name, room="kitchen"):
+    """The user's saved read mark in a room."""
+    with app.app_context():
+        return db.session.scalar(
+            select(Membership.last_read_message_id).where(
+                Membership.user_id == world[name], Membership.room_id == world[room]
+            )
+        )
+
+
+def test_each_member_counts_what_is_for_them_and_not_theirs(app, world):
+    say(app, "alice", "one")
+    say(app, "alice", "two")
+    say(app, "alice", "/pm bob just for you")
+    assert unread(app, world, "bob") == (3, 3)
+    assert unread(app, world, "carol") == (2, 2)
+    assert unread(app, world, "alice") == (0, 0)
+
+
+def test_sending_marks_the_room_read_up_to_ones_own_message(app, world):
+    say(app, "alice", "one")
+    say(app, "carol", "/pm bob psst")
+    assert unread(app, world, "bob") == (2, 2)
+    mine = say(app, "bob", "I am here")
+    assert unread(app, world, "bob") == (0, 0)
+    assert mark_of(app, world, "bob") == mine
+    assert unread(app, world, "alice") == (1, 1)
+
+
+def test_a_newcomer_starts_with_what_was_said_before_as_read(app, world):
+    said = say(app, "alice", "before dave")
+    with app.app_context():
+        dave = User.register("dave", "a password")
+        Room.find("kitchen").join(dave)
+        db.session.commit()
+        dave_id = dave.id
+    with app.app_context():
+        assert reading.unread_by_room(dave_id) == {world["kitchen"]: 0}
+    world["dave"] = dave_id
+    assert mark_of(app, world, "dave") == said
+    say(app, "alice", "after dave")
+    assert unread(app, world, "dave") == (1, 1)
+
+
+def test_reading_takes_personal_messages_afresh(app, world):
+    first = say(app, "alice", "/pm bob one")
+    say(app, "alice", "everyone")
+    say(app, "carol", "/pm bob two")
+    with app.app_context():
+        move = reading.mark_read(world["kitchen"], world["bob"], first)
+    assert move == reading.Move(world["kitchen"], world["bob"], 0, first)
+    assert unread(app, world, "bob") == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "wanted, lands_on, left_unread",
+    [
+        ("newest", "newest", 0),
+        ("past the newest", "newest", 0),
+        ("another room's", "before it", 1),
+        ("back", None, 2),
+    ],
+)
+def test_a_read_mark_moves_forward_only_and_lands_on_a_message_of_its_room(
+    app, world, wanted, lands_on, left_unread
+):
+    old = say(app, "alice", "one")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], old)
+    before_it = say(app, "alice", "two")
+    elsewhere = say(app, "alice", "in the pantry", room="pantry")
+    newest = say(app, "alice", "three")
+    ids = {
+        "newest": newest,
+        "past the newest": newest + 1000,
+        "another room's": elsewhere,
+        "back": old - 1,
+        "before it": before_it,
+    }
+    with app.app_context():
+        move = reading.mark_read(world["kitchen"], world["bob"], ids[wanted])
+    if lands_on is None:
+        assert move is None
+        assert mark_of(app, world, "bob") == old
+    else:
+        assert move.new == ids[lands_on] == mark_of(app, world, "bob")
+    assert unread(app, world, "bob")[0] == left_unread
+
+
+def test_many_marks_are_saved_in_one_transaction(app, world):
+    for number in range(3):
+        say(app, "alice", f"message {number}")
+    with app.app_context():
+        for number in range(40):
+            user = User.register(f"reader{number}", "a password")
+            Room.find("kitchen").join(user)
+        db.session.commit()
+        readers = db.session.scalars(select(User.id).where(User.username.like("reader%"))).all()
+    newest = say(app, "alice", "read me")
+    commits = []
+
+    def count_commit(connection):
+        commits.append(connection)
+
+    with app.app_context():
+        event.listen(db.engine, "commit", count_commit)
+        moves = reading.save_read_marks({(world["kitchen"], r): newest for r in readers})
+        event.remove(db.engine, "commit", count_commit)
+        assert len(moves) == 40
+        assert {m.new for m in moves} == {newest}
+        assert set(reading.totals_of(readers).values()) == {0}
+    assert len(commits) == 1
+
+
+def test_receipts_count_readers_who_share_and_never_the_author():
+    readers = [
+        Reader(user_id=1, last_read=30, read_position=0, personal_unread=0, shares_read_state=True),
+        Reader(user_id=2, last_read=20, read_position=0, personal_unread=0, shares_read_state=True),
+        Reader(
+            user_id=3, last_read=30, read_position=0, personal_unread=0, shares_read_state=False
+        ),
+        Reader(user_id=4, last_read=10, read_position=0, personal_unread=0, shares_read_state=True),
+    ]
+    said = [
+        Said(id=10, author_id=4, recipient_id=None, is_personal=False),
+        Said(id=20, author_id=1, recipient_id=None, is_personal=False),
+        Said(id=25, author_id=4, recipient_id=None, is_personal=False),
+        Said(id=26, author_id=4, recipient_id=2, is_personal=True),
+        Said(id=27, author_id=2, recipient_id=3, is_personal=True),
+    ]
+    assert reading.count_receipts(said, readers) == {10: 2, 20: 1, 25: 1, 26: 0, 27: 0}
+
+
+def test_the_page_shows_receipts_from_the_same_counts(app, world):
+    first = say(app, "alice", "one")
+    second = say(app, "alice", "two")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], second)
+        reading.mark_read(world["kitchen"], world["carol"], first)
+        assert reading.receipts(world["kitchen"], [first, second]) == {first: 2, second: 1}
+        assert db.session.get(Message, second).position == 2
