@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
-from chatapp import live, notify, roomlog
+from chatapp import live, roomchanges
 from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
+from chatapp.conversations import open_conversation
 from chatapp.extensions import db
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 from chatapp.models import Room, User
@@ -45,23 +46,8 @@ def message(username):
     other = user_or_404(username)
     if other.id == current_user.id:
         abort(400, "A conversation needs someone else: pick another person.")
-    room = Room.direct_between(current_user, other)
-    if room is None:
-        room = start_direct(current_user._get_current_object(), other)
+    room, _ = open_conversation(current_user._get_current_object(), other)
     return redirect_after_post(url_for("chat.room", name=room.name))
-
-
-def start_direct(one, other):
-    """Start a direct conversation, or take the one started an instant ago."""
-    room = Room.start_direct(one, other)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Both clicked "Message" at once: the unique name let only one row in.
-        db.session.rollback()
-        return Room.direct_between(one, other)
-    notify.rooms_changed([other.id])
-    return room
 
 
 @bp.get("/avatars/<int:user_id>/<digest>.webp")
@@ -161,8 +147,7 @@ def delete_account():
     db.session.delete(user)
     db.session.commit()
     for room_id, room_name, was_public in emptied:
-        roomlog.archive_log(room_name)
-        live.room_deleted(room_id, room_name, [user_id], was_public, user_id)
+        roomchanges.deleted(room_id, room_name, [user_id], was_public, user_id)
     live.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
     return redirect_after_post(url_for("auth.login"))
