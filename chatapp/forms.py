@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
+    DataRequired,
     EqualTo,
     InputRequired,
     Length,
@@ -109,6 +110,12 @@ class ProfileForm(FlaskForm):
     drop_avatar = BooleanField("Remove my avatar")
     shares_read_state = BooleanField("Let others see when I have read their messages")
     shares_typing = BooleanField('Show others when I am typing ("is typing…")')
+
+
+class TokenForm(FlaskForm):
+    """A new API token, named for what it is for."""
+
+    name = StringField("Token name", filters=[strip], validators=[DataRequired(), Length(max=64)])
 
 
 class ChangePasswordForm(FlaskForm):
