@@ -28,7 +28,7 @@ class Quota(NamedTuple):
 
     def retry_after(self):
         """Whole seconds until the next request is allowed."""
-        return max(1, self.reset_at - math.floor(time.time()))
+        return max(1, self.reset_at - math.ceil(time.time()))
 
 
 class ApiRateLimit:

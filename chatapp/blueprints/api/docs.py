@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify, render_template
 
-from chatapp.blueprints.api.spec import PREFIX, current_document
+from chatapp.blueprints.api.spec import PREFIX, current_document, without_token
 
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
 
@@ -10,12 +10,14 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @bp.get("/openapi.json")
+@without_token
 def openapi():
     """The OpenAPI 3.1 document of the API, generated from its code."""
     return jsonify(current_document())
 
 
 @bp.get("/docs")
+@without_token
 def page():
     """The API's operations, read from the document."""
     document = current_document()

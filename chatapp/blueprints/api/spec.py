@@ -42,9 +42,13 @@ class Blueprint(flask_smorest.Blueprint):
 
     def without_token(self, view):
         """Mark a view that anyone may call, such as the one that hands out tokens."""
-        view = self.doc(security=[])(view)
-        setattr(view, TOKEN_NOT_NEEDED, True)
-        return view
+        return without_token(self.doc(security=[])(view))
+
+
+def without_token(view):
+    """Let the view be called without a token."""
+    setattr(view, TOKEN_NOT_NEEDED, True)
+    return view
 
 
 SPEC = {
