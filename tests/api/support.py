@@ -1,5 +1,9 @@
 """Helpers for API tests: a program with a token, as a bot would be."""
 
+import json
+import urllib.error
+import urllib.request
+
 from tests.support import PASSWORD
 
 API = "/api/v1"
@@ -62,3 +66,28 @@ def error_of(response):
     """The (code, message) of an API refusal."""
     error = response.get_json()["error"]
     return error["code"], error["message"]
+
+
+def call_live(server, method, path, body=None, token=None):
+    """(status, JSON answer) of one API request to a live server over real HTTP."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server.url + API + path, data, headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def live_token(server, username, password=PASSWORD):
+    """A token for a user of a live server."""
+    status, answer = call_live(
+        server, "POST", "/tokens", {"username": username, "password": password}
+    )
+    assert status == 201, answer
+    return answer["token"]

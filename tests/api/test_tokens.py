@@ -223,3 +223,10 @@ def test_a_signed_up_browser_can_ask_for_a_token(app):
     client = signed_up(app, "alice")
     assert form_token(client, "/chat/profile/")
     assert new_token(app.test_client(), "alice")
+
+
+def test_the_token_decides_who_is_calling_whatever_cookie_comes_along(app, client, auth):
+    auth.signup("alice")
+    bob_token = program(app, "bob").token
+    response = client.get(f"{API}/me", headers={"Authorization": f"Bearer {bob_token}"})
+    assert response.get_json()["username"] == "bob"
