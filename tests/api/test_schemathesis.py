@@ -80,5 +80,9 @@ def test_every_operation_answers_as_documented(case, server, owner):
     username, token = owner
     if case.path == f"{API}/tokens/current":
         token = live_token(server, username)  # this operation revokes the token it carries
+    # gunicorn answers a transfer coding it does not know with 501 itself, as HTTP asks,
+    # before the app sees the request: such a request tests gunicorn, not the API.
+    for name in [name for name in case.headers or {} if name.lower() == "transfer-encoding"]:
+        del case.headers[name]
     headers = {"Authorization": f"Bearer {token}"}
     case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS)

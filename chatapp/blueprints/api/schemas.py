@@ -73,6 +73,8 @@ def time_field():
 
 
 class ErrorBodySchema(Schema):
+    """What went wrong."""
+
     code = fields.String(required=True, metadata={"description": "for programs: not_found, ..."})
     message = fields.String(required=True, metadata={"description": "for people"})
     fields_ = fields.Dict(
@@ -84,6 +86,8 @@ class ErrorBodySchema(Schema):
 
 
 class ErrorSchema(Schema):
+    """Every refusal: a 4xx status and this body."""
+
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
@@ -91,6 +95,8 @@ class ErrorSchema(Schema):
 
 
 class TokenRequestSchema(Schema):
+    """A username and password traded for a token."""
+
     username = Name(required=True)
     password = fields.String(required=True, validate=validate.Length(max=MAX_PASSWORD_LENGTH))
     name = Stripped(
@@ -101,6 +107,8 @@ class TokenRequestSchema(Schema):
 
 
 class TokenSchema(Schema):
+    """A token just made."""
+
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     token = fields.String(required=True, metadata={"description": "shown this once only"})
@@ -111,6 +119,8 @@ class TokenSchema(Schema):
 
 
 class SignUpSchema(Schema):
+    """A new account."""
+
     username = Name(required=True)
     password = fields.String(
         required=True, validate=validate.Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
@@ -118,6 +128,8 @@ class SignUpSchema(Schema):
 
 
 class UserSchema(Schema):
+    """Someone's profile."""
+
     username = fields.String(required=True)
     display_name = fields.String(required=True)
     about = fields.String(required=True)
@@ -129,15 +141,21 @@ class UserSchema(Schema):
 
 
 class MeSchema(UserSchema):
+    """My own profile."""
+
     shares_read_state = fields.Boolean(required=True)
     shares_typing = fields.Boolean(required=True)
 
 
 class UsersSchema(Schema):
+    """Everyone."""
+
     users = fields.List(fields.Nested(UserSchema), required=True)
 
 
 class ProfileSchema(Schema):
+    """Changes to my profile; fields left out stay as they are."""
+
     display_name = Stripped(validate=validate.Length(max=MAX_DISPLAY_NAME_LENGTH))
     email = Email(metadata={"maxLength": 254})
     about = fields.String(validate=validate.Length(max=MAX_ABOUT_LENGTH))
@@ -149,11 +167,15 @@ class ProfileSchema(Schema):
 
 
 class MemberSchema(Schema):
+    """A member of a room."""
+
     username = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf(["owner", "member"]))
 
 
 class RoomSchema(Schema):
+    """A room in a list."""
+
     name = fields.String(required=True)
     visibility = fields.String(required=True, validate=validate.OneOf(VISIBILITIES))
     direct = fields.Boolean(required=True, metadata={"description": "a conversation of two"})
@@ -165,25 +187,35 @@ class RoomSchema(Schema):
 
 
 class RoomDetailSchema(RoomSchema):
+    """A room with its members."""
+
     members = fields.List(fields.Nested(MemberSchema), required=True)
 
 
 class RoomsSchema(Schema):
+    """Rooms."""
+
     rooms = fields.List(fields.Nested(RoomSchema), required=True)
 
 
 class NewRoomSchema(Schema):
+    """A new room."""
+
     name = Name(required=True)
     visibility = fields.String(load_default="private", validate=validate.OneOf(VISIBILITIES))
     invite = fields.List(Name(), load_default=list, validate=validate.Length(max=MAX_PAGE))
 
 
 class RoomChangeSchema(Schema):
+    """A new name or visibility."""
+
     name = Name()
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
 
 
 class UsernameSchema(Schema):
+    """Someone, by username."""
+
     username = Name(required=True)
 
 
@@ -191,6 +223,8 @@ class UsernameSchema(Schema):
 
 
 class InvitationSchema(Schema):
+    """An invitation into a room."""
+
     id = fields.Integer(required=True)
     room = fields.String(required=True)
     invitee = fields.String(required=True)
@@ -200,6 +234,8 @@ class InvitationSchema(Schema):
 
 
 class InvitationsSchema(Schema):
+    """Invitations."""
+
     invitations = fields.List(fields.Nested(InvitationSchema), required=True)
 
 
@@ -207,6 +243,8 @@ class InvitationsSchema(Schema):
 
 
 class MessageSchema(Schema):
+    """A message."""
+
     id = fields.Integer(required=True)
     room = fields.String(required=True)
     author = fields.String(
@@ -220,10 +258,14 @@ class MessageSchema(Schema):
 
 
 class MessagesSchema(Schema):
+    """Messages, oldest first."""
+
     messages = fields.List(fields.Nested(MessageSchema), required=True)
 
 
 class PageSchema(Schema):
+    """Which messages: the newest, or those before or after an id."""
+
     before = identifier(strict=False, metadata={"description": "only messages older than this id"})
     after = identifier(strict=False, metadata={"description": "only messages newer than this id"})
     limit = fields.Integer(
@@ -232,23 +274,33 @@ class PageSchema(Schema):
 
 
 class NewMessageSchema(Schema):
+    """A message to send."""
+
     body = fields.String(required=True)
     to = Name(load_default=None, metadata={"description": "a member's username: personal"})
 
 
 class ReadMarkSchema(Schema):
+    """Where I have read up to."""
+
     id = identifier(required=True, metadata={"description": "read up to this message"})
 
 
 class RoomUnreadSchema(Schema):
+    """My unread messages in a room."""
+
     room = fields.String(required=True)
     unread = fields.Integer(required=True)
 
 
 class UnreadSchema(Schema):
+    """My unread messages."""
+
     total = fields.Integer(required=True)
     rooms = fields.List(fields.Nested(RoomUnreadSchema), required=True)
 
 
 class AnnouncementSchema(Schema):
+    """An admin's word to everyone connected."""
+
     text = Stripped(required=True, validate=validate.Length(1, MAX_ANNOUNCEMENT_LENGTH))
