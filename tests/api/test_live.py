@@ -1,5 +1,7 @@
 """The API against the live server: its messages reach browsers' sockets, and theirs it lists."""
 
+import http.client
+import json
 import re
 
 import pytest
@@ -81,3 +83,22 @@ def test_a_browser_cookie_does_not_open_the_api(server):
     status, _, body = alice.get("/api/v1/me")
     assert status == 401
     assert '"code":"unauthorized"' in body.replace(" ", "")
+
+
+def test_a_chunked_body_over_the_limit_is_refused_not_cut_short(server):
+    [alice] = server.people("alice")
+    token = live_token(server, alice.username)
+    chunks = (b'{"body": "' + b"x" * 8192 for _ in range(16))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection.request("PATCH", "/api/v1/me", chunks, headers, encode_chunked=True)
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["error"]["code"] == "too_large"
+    connection.close()
+    small = (part for part in (b'{"about": ', b'"chunked"}'))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("PATCH", "/api/v1/me", small, headers, encode_chunked=True)
+    response = connection.getresponse()
+    assert (response.status, json.loads(response.read())["about"]) == (200, "chunked")
+    connection.close()
