@@ -15,8 +15,9 @@ from chatapp import (
     settings,
     websocket,
 )
-from chatapp.blueprints import auth, chat, errors, events, invitations, rooms, users
+from chatapp.blueprints import api, auth, chat, errors, events, invitations, rooms, users
 from chatapp.extensions import (
+    api_rate_limit,
     csrf,
     db,
     flood_control,
@@ -48,6 +49,7 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     login_throttle.init_app(app)
     flood_control.init_app(app)
+    api_rate_limit.init_app(app)
     sock.init_app(app)
     websocket.init_app(app)
     broker.init_app(app)
@@ -58,5 +60,6 @@ def create_app(test_config=None):
 
     for blueprint in (auth.bp, rooms.bp, chat.bp, invitations.bp, events.bp, users.bp, errors.bp):
         app.register_blueprint(blueprint)
+    api.init_app(app)
     cli.register(app)
     return app

@@ -20,6 +20,8 @@ WEBSOCKET_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024, "queue_
 
 LOGIN_FAILURE_LIMIT_PER_USERNAME = "5 per 5 minutes"
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20 per 5 minutes"
+API_RATE_LIMIT = "120 per minute"  # per token, or per address for requests without one
+API_MAX_BODY_BYTES = 64 * 1024  # a JSON request body; far above the longest message
 PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-* we trust
 
 AVATAR_SIZE = 300

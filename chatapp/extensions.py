@@ -9,6 +9,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from chatapp.flood import FloodControl
+from chatapp.ratelimit import ApiRateLimit
 from chatapp.throttle import LoginThrottle
 
 
@@ -38,3 +39,4 @@ login_manager.login_message = "Please log in to continue."
 login_throttle = LoginThrottle()
 sock = Sock()
 flood_control = FloodControl()
+api_rate_limit = ApiRateLimit()

@@ -42,5 +42,16 @@ class FloodControl:
         limiter, item = current_app.extensions["flood_control"]
         if limiter is None or limiter.hit(item, "room", str(room_id), str(user_id)):
             return 0
-        reset_time = limiter.get_window_stats(item, "room", str(room_id), str(user_id)).reset_time
-        return max(1, math.ceil(reset_time - time.time()))
+        return _seconds_until_free(limiter, item, room_id, user_id)
+
+    def wait_seconds(self, room_id, user_id):
+        """The seconds until the user may send in the room again, without counting anything."""
+        limiter, item = current_app.extensions["flood_control"]
+        if limiter is None or limiter.test(item, "room", str(room_id), str(user_id)):
+            return 0
+        return _seconds_until_free(limiter, item, room_id, user_id)
+
+
+def _seconds_until_free(limiter, item, room_id, user_id):
+    reset_time = limiter.get_window_stats(item, "room", str(room_id), str(user_id)).reset_time
+    return max(1, math.ceil(reset_time - time.time()))

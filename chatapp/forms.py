@@ -13,10 +13,19 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from chatapp.models import PRIVATE, PUBLIC
 from chatapp.names import InvalidName, normalise_name
+from chatapp.profiles import MAX_ABOUT_LENGTH, MAX_DISPLAY_NAME_LENGTH, email_problem
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -34,6 +43,13 @@ def valid_name(form, field):
         field.data = normalise_name(field.data)
     except InvalidName as error:
         raise ValidationError(str(error)) from None
+
+
+def valid_email(form, field):
+    """Check an email address; its length first, so that no pattern runs on a huge one."""
+    problem = email_problem(field.data)
+    if problem:
+        raise StopValidation(problem)
 
 
 def new_password_fields(label="Password"):
@@ -81,18 +97,12 @@ class ProfileForm(FlaskForm):
 
     username = StringField("Username", validators=[valid_name])
     display_name = StringField(
-        "Display name", filters=[strip], validators=[Optional(), Length(max=64)]
-    )
-    email = StringField(
-        "Email",
+        "Display name",
         filters=[strip],
-        validators=[
-            Optional(),
-            Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z", message="That is not an email address."),
-        ],
+        validators=[Optional(), Length(max=MAX_DISPLAY_NAME_LENGTH)],
     )
-    about = TextAreaField("About me", validators=[Optional(), Length(max=2000)])
+    email = StringField("Email", filters=[strip], validators=[Optional(), valid_email])
+    about = TextAreaField("About me", validators=[Optional(), Length(max=MAX_ABOUT_LENGTH)])
     avatar_file = FileField(
         "Avatar",
         validators=[FileAllowed(AVATAR_EXTENSIONS, "Upload an image: PNG, JPEG, GIF or WebP.")],
@@ -100,6 +110,12 @@ class ProfileForm(FlaskForm):
     drop_avatar = BooleanField("Remove my avatar")
     shares_read_state = BooleanField("Let others see when I have read their messages")
     shares_typing = BooleanField('Show others when I am typing ("is typing…")')
+
+
+class TokenForm(FlaskForm):
+    """A new API token, named for what it is for."""
+
+    name = StringField("Token name", filters=[strip], validators=[DataRequired(), Length(max=64)])
 
 
 class ChangePasswordForm(FlaskForm):

@@ -1,10 +1,11 @@
-"""What the lobby lists: my rooms, my conversations, other rooms, my invitations."""
+"""What the lobby (and the API) lists: my rooms, conversations, other rooms, invitations."""
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, joinedload
 
+from chatapp import reading
 from chatapp.extensions import db
-from chatapp.models import PENDING, PUBLIC, Invitation, Membership, Room, User
+from chatapp.models import PENDING, PUBLIC, Invitation, Membership, Message, Room, User
 
 
 def member_count():
@@ -63,3 +64,39 @@ def my_invitations(user):
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())
     )
     return db.session.scalars(query).all()
+
+
+def my_roles(user):
+    """{room id: owner or member} for every room I am in."""
+    query = select(Membership.room_id, Membership.role).where(Membership.user_id == user.id)
+    return dict(db.session.execute(query).all())
+
+
+def latest_messages(user):
+    """(message, room name) for the newest message I may read in each of my rooms."""
+    # Per room, the newest id is found walking the (room, id) index back from its end.
+    newest = (
+        select(func.max(Message.id))
+        .where(Message.room_id == Membership.room_id, Message.seen_by(user.id))
+        .correlate(Membership)
+        .scalar_subquery()
+    )
+    mine = select(newest).where(Membership.user_id == user.id)
+    query = (
+        select(Message, Room.name)
+        .join(Room, Room.id == Message.room_id)
+        .where(Message.id.in_(mine))
+        .order_by(Message.id)
+    )
+    return db.session.execute(query).all()
+
+
+def my_unread(user):
+    """(room name, unread messages) for every room and conversation I am in, by name."""
+    query = (
+        select(Room.name, reading.UNREAD)
+        .join(Membership)
+        .where(Membership.user_id == user.id)
+        .order_by(Room.name_key)
+    )
+    return db.session.execute(query).all()

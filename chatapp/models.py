@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    update,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -32,6 +33,10 @@ VISIBILITIES = (PRIVATE, PUBLIC)
 OWNER, MEMBER = "owner", "member"
 PENDING, ACCEPTED, DECLINED, REVOKED = "pending", "accepted", "declined", "revoked"
 TEXT = "text"
+# A token's last use is written at most this often, not on every request it makes.
+TOKEN_USE_RECORDED_EVERY = timedelta(minutes=1)
+TOKEN_PREFIX = "chatapp_"
+MAX_TOKEN_LENGTH = 128
 
 
 def utcnow():
@@ -369,6 +374,11 @@ class Membership(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
     room: Mapped[Room] = relationship(back_populates="memberships")
 
+    @property
+    def unread_count(self):
+        """Messages for this member that they have not read yet."""
+        return self.room.message_count - self.read_position + self.personal_unread
+
     __table_args__ = (
         Index("uq_memberships_user_id_room_id", "user_id", "room_id", unique=True),
         {"sqlite_autoincrement": True},
@@ -488,6 +498,68 @@ class Message(db.Model):
             ).all()
         newest = db.session.scalars(query.order_by(cls.id.desc()).limit(limit)).all()
         return newest[::-1]
+
+
+class ApiToken(db.Model):
+    """A named bearer token with which a program acts as its user; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def __repr__(self):
+        return f"<ApiToken {self.id} of user {self.user_id}>"
+
+    @classmethod
+    def issue(cls, user, name):
+        """Add a new token for the user to the session; return it and its secret, shown once."""
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls(user=user, name=name, secret_hash=hash_secret(secret))
+        db.session.add(token)
+        return token, secret
+
+    @classmethod
+    def find(cls, secret):
+        """The token with this secret, or None."""
+        if not secret or len(secret) > MAX_TOKEN_LENGTH:
+            return None
+        return db.session.scalar(select(cls).where(cls.secret_hash == hash_secret(secret)))
+
+    @classmethod
+    def of(cls, user):
+        """The user's tokens, newest first."""
+        query = select(cls).where(cls.user_id == user.id).order_by(cls.id.desc())
+        return db.session.scalars(query).all()
+
+    def record_use(self):
+        """Note that the token was used now, unless that was noted less than a minute ago."""
+        now = utcnow()
+        due = now - TOKEN_USE_RECORDED_EVERY
+        if self.last_used_at is not None and self.last_used_at > due:
+            return False
+        # Conditional, so that requests arriving together write it once between them.
+        db.session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == self.id,
+                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= due),
+            )
+            .values(last_used_at=now)
+        )
+        self.last_used_at = now
+        return True
+
+
+def hash_secret(secret):
+    """The stored form of a token: its secret is random enough that one SHA-256 suffices."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def direct_name(one, other):

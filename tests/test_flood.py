@@ -40,3 +40,12 @@ def test_off_never_refuses(make_app):
     app = make_app(FLOOD_LIMIT="off")
     with app.app_context():
         assert {flood_control.retry_after(1, 7) for _ in range(50)} == {0}
+
+
+def test_asking_how_long_to_wait_counts_nothing(make_app):
+    app = make_app(FLOOD_LIMIT="2/10s")
+    with app.app_context():
+        assert [flood_control.wait_seconds(1, 7) for _ in range(5)] == [0] * 5
+        assert [flood_control.retry_after(1, 7) for _ in range(2)] == [0, 0]
+        assert 1 <= flood_control.wait_seconds(1, 7) <= 10
+        assert flood_control.wait_seconds(1, 8) == 0

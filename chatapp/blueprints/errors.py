@@ -1,9 +1,10 @@
-"""Error pages: a whole page for a browser, a fragment for htmx."""
+"""Error pages: a whole page for a browser, a fragment for htmx, JSON for the API."""
 
 from flask import Blueprint, current_app
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
+from chatapp.apierrors import error_response, is_api_request
 from chatapp.avatars import readable_size
 from chatapp.extensions import db
 from chatapp.responses import render
@@ -44,7 +45,9 @@ def internal_error(error):
 
 
 def render_error(error, message):
-    """Render the error page or fragment, keeping headers such as Allow."""
+    """Render the error page or fragment, keeping headers such as Allow; JSON for the API."""
+    if is_api_request():
+        return error_response(error)
     body, status = render(
         "errors/page.html", "errors/_error.html", error.code, error=error, message=message
     )

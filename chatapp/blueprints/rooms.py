@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
-from chatapp import listings, live, notify, reading, roomlog
+from chatapp import listings, notify, reading, roomchanges
 from chatapp.access import managed_room_or_404, pending_invitation_or_404, user_or_404
 from chatapp.extensions import db
 from chatapp.forms import (
@@ -62,10 +62,7 @@ def create():
         db.session.rollback()
         form.invite.errors = [str(refusal)]
         return render_lobby(form, refusal.status)
-    for invitee in invitees:
-        notify.invitations_changed(invitee.id)
-    if room.is_public:
-        notify.public_rooms_changed()
+    roomchanges.created(room, invitees)
     return redirect_after_post(url_for("chat.room", name=room.name))
 
 
@@ -147,19 +144,9 @@ def edit(name):
         db.session.rollback()
         form.name.errors = [NAME_TAKEN]
         return render_edit(room, "rooms/_settings_form.html", 409, settings_form=form)
-    roomlog.move_log(old_name, room.name)
-    announce_room_change(room, old_name, was_public)
+    roomchanges.changed(room, old_name, was_public)
     flash("Room saved.")
     return redirect_after_post(url_for("rooms.edit", name=room.name))
-
-
-def announce_room_change(room, old_name, was_public):
-    """Members see the new name at once; every lobby sees a public room change."""
-    if room.name != old_name:
-        live.room_renamed(room.id, room.name)
-    notify.rooms_changed(membership.user_id for membership in room.memberships)
-    if was_public or room.is_public:
-        notify.public_rooms_changed()
 
 
 @bp.post("/chat/room/<name>/edit/invite")
@@ -211,9 +198,7 @@ def remove_member(name, username):
     except RoomRefusal as refusal:
         return render_people(room, refusal.status, people_error=str(refusal))
     db.session.commit()
-    live.close_member_sockets(room.id, member.id, "You were removed from this room.")
-    notify.tell(member.id, f"You were removed from {room.name}.")
-    notify.rooms_changed([member.id])
+    roomchanges.member_removed(room, member)
     return people_changed(room, f"{member.username} was removed.")
 
 
@@ -249,8 +234,7 @@ def delete(name):
     member_ids = [membership.user_id for membership in room.memberships]
     db.session.delete(room)
     db.session.commit()
-    roomlog.archive_log(room_name)
-    live.room_deleted(room_id, room_name, member_ids, was_public, current_user.id)
+    roomchanges.deleted(room_id, room_name, member_ids, was_public, current_user.id)
     flash(f"The room {room_name} was deleted.")
     return redirect_after_post(url_for("rooms.lobby"))
 

@@ -6,13 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
-from chatapp import live, notify, roomlog
+from chatapp import live, roomchanges
 from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
+from chatapp.conversations import open_conversation
 from chatapp.extensions import db
-from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
-from chatapp.models import Room, User
+from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm, TokenForm
+from chatapp.models import ApiToken, Room, User
 from chatapp.responses import redirect_after_post, render
 
 bp = Blueprint("users", __name__, url_prefix="/chat")
@@ -45,23 +46,8 @@ def message(username):
     other = user_or_404(username)
     if other.id == current_user.id:
         abort(400, "A conversation needs someone else: pick another person.")
-    room = Room.direct_between(current_user, other)
-    if room is None:
-        room = start_direct(current_user._get_current_object(), other)
+    room, _ = open_conversation(current_user._get_current_object(), other)
     return redirect_after_post(url_for("chat.room", name=room.name))
-
-
-def start_direct(one, other):
-    """Start a direct conversation, or take the one started an instant ago."""
-    room = Room.start_direct(one, other)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Both clicked "Message" at once: the unique name let only one row in.
-        db.session.rollback()
-        return Room.direct_between(one, other)
-    notify.rooms_changed([other.id])
-    return room
 
 
 @bp.get("/avatars/<int:user_id>/<digest>.webp")
@@ -123,6 +109,32 @@ def apply_profile(form, user):
         )
 
 
+@bp.post("/profile/tokens")
+def create_token():
+    """Make an API token for a program; its secret is shown this once."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return render_tokens(form)
+    token, secret = ApiToken.issue(current_user, form.name.data)
+    db.session.commit()
+    body, status = render_tokens(
+        TokenForm(formdata=None), new_token=secret, new_token_name=token.name
+    )
+    # The secret is in this page alone: no cache keeps a copy.
+    return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+def revoke_token(token_id):
+    """Revoke one of my API tokens; programs using it are turned away at once."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    db.session.delete(token)
+    db.session.commit()
+    return render_tokens(TokenForm(formdata=None), notice=f"The token {token.name} was revoked.")
+
+
 @bp.post("/profile/password")
 def change_password():
     """Change my password; my other sessions end."""
@@ -162,8 +174,7 @@ def delete_account():
     db.session.delete(user)
     db.session.commit()
     for room_id, room_name, was_public in emptied:
-        roomlog.archive_log(room_name)
-        live.room_deleted(room_id, room_name, [user_id], was_public, user_id)
+        roomchanges.deleted(room_id, room_name, [user_id], was_public, user_id)
     live.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
     return redirect_after_post(url_for("auth.login"))
@@ -199,10 +210,17 @@ def render_delete_form(form):
     return render_profile_page("users/_delete_form.html", form, delete_form=form)
 
 
-def render_profile_page(fragment, form, **forms):
-    """Render the page with all three forms, the submitted one carrying its errors."""
-    forms.setdefault("profile_form", ProfileForm(formdata=None, obj=current_user))
-    forms.setdefault("password_form", ChangePasswordForm(formdata=None))
-    forms.setdefault("delete_form", DeleteAccountForm(formdata=None))
+def render_tokens(form, **context):
+    """The profile page, or just its API tokens section for htmx."""
+    return render_profile_page("users/_tokens.html", form, token_form=form, **context)
+
+
+def render_profile_page(fragment, form, **context):
+    """Render the page with all its forms, the submitted one carrying its errors."""
+    context.setdefault("profile_form", ProfileForm(formdata=None, obj=current_user))
+    context.setdefault("password_form", ChangePasswordForm(formdata=None))
+    context.setdefault("delete_form", DeleteAccountForm(formdata=None))
+    context.setdefault("token_form", TokenForm(formdata=None))
     status = 422 if form.errors else 200
-    return render("users/profile_edit.html", fragment, status, **forms)
+    tokens = ApiToken.of(current_user)
+    return render("users/profile_edit.html", fragment, status, tokens=tokens, **context)

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import re
+import time
 from urllib.parse import quote
 
 import pytest
@@ -244,6 +245,17 @@ def test_an_invalid_email_is_refused_in_place_and_changes_nothing(app, client, a
     assert "That is not an email address." in page
     alice = stored_user(app, "alice")
     assert (alice.email, alice.display_name) == ("", "")
+
+
+def test_a_huge_email_is_refused_for_its_length_without_stalling_the_server(app, client, auth):
+    auth.signup("alice")
+    started = time.monotonic()
+    response = save_profile(client, email="a@" + "." * 100_000 + "@")
+    assert time.monotonic() - started < 1
+    assert response.status_code == 422
+    assert "An email address has at most 254 characters." in text(response)
+    assert "That is not an email address." not in text(response)
+    assert stored_user(app, "alice").email == ""
 
 
 def test_spaces_around_display_name_and_email_are_dropped(app, client, auth):

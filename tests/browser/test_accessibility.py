@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import AXE
+from tests.browser.conftest import AXE, GRACE
 from tests.services import unavailable
 from tests.support import PASSWORD
 
@@ -25,6 +25,7 @@ PAGES = {
     "my-profile": "/chat/profile/",
     "not-found": "/chat/room/nowhere/",
     "earlier": f"/chat/room/{ROOM}/messages?before=1000000",
+    "api-docs": "/api/v1/docs",
 }
 # axe-core rules switched off on every page, each with the reason: none so far.
 EXCLUDED_RULES: dict[str, str] = {}
@@ -156,6 +157,8 @@ def test_the_room_with_messages_a_notice_and_presence_passes_axe(world, person, 
         page.locator("#presence summary", has_text="bob").click()
         expect(page.get_by_label("Personal message to bob")).to_be_visible()
         assert_accessible(page, axe)
+    # Gone for good before the next scheme: his return would otherwise be no news.
+    expect(page.locator("#presence .present")).to_have_count(1, timeout=(GRACE + 5) * 1000)
 
 
 # The message list as a live log

@@ -1,0 +1,23 @@
+"""Direct conversations: one per pair of people, started on first use."""
+
+from sqlalchemy.exc import IntegrityError
+
+from chatapp import notify
+from chatapp.extensions import db
+from chatapp.models import Room
+
+
+def open_conversation(me, other):
+    """My conversation with someone, started (and committed) if there is none yet."""
+    room = Room.direct_between(me, other)
+    if room is not None:
+        return room, False
+    room = Room.start_direct(me, other)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Both opened it at once: the unique name let only one row in.
+        db.session.rollback()
+        return Room.direct_between(me, other), False
+    notify.rooms_changed([other.id])
+    return room, True
