@@ -4,18 +4,9 @@ import os
 
 from flask import Flask
 
-from chatapp import (
-    bookkeeping,
-    broker,
-    cli,
-    database,
-    headers,
-    messaging,
-    presence,
-    settings,
-    websocket,
-)
+from chatapp import bookkeeping, cli, database, headers, messaging, settings
 from chatapp.blueprints import api, auth, chat, errors, events, invitations, rooms, users
+from chatapp.connections import websocket
 from chatapp.extensions import (
     api_rate_limit,
     csrf,
@@ -26,6 +17,7 @@ from chatapp.extensions import (
     migrate,
     sock,
 )
+from chatapp.live import broker, presence
 
 
 def create_app(test_config=None):

@@ -16,8 +16,8 @@ from flask import current_app
 
 from chatapp import notify, reading
 from chatapp.extensions import db
+from chatapp.live.presence import SITE, get_presence
 from chatapp.models import utcnow
-from chatapp.presence import SITE, get_presence
 
 INTERVAL_SECONDS = 0.25
 # Messages younger than this are left out of pushed counts (see above).

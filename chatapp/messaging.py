@@ -16,10 +16,10 @@ from flask import current_app, render_template
 from sqlalchemy import bindparam, insert, select, update
 
 from chatapp import bookkeeping, roomlog
-from chatapp.broker import Frame, get_broker, room_channel
 from chatapp.extensions import db, flood_control
+from chatapp.live.broker import Frame, get_broker, room_channel
+from chatapp.live.presence import get_presence
 from chatapp.models import TEXT, Membership, Message, Room, User, utcnow
-from chatapp.presence import get_presence
 
 _PERSONAL = re.compile(r"/pm\s+(\S+)\s?(.*)", re.DOTALL)
 NOT_A_MEMBER = "You are no longer a member of this room."

@@ -9,10 +9,18 @@ import functools
 
 from flask import render_template
 
-from chatapp.broker import SITE_CHANNEL, Frame, get_broker, room_channel, stream_channel
 from chatapp.extensions import db
+from chatapp.live.broker import (
+    SITE_CHANNEL,
+    Frame,
+    ProfileChanged,
+    get_broker,
+    room_channel,
+    stream_channel,
+    user_channel,
+)
+from chatapp.live.presence import SITE, get_presence
 from chatapp.models import PENDING, Invitation
-from chatapp.presence import SITE, get_presence
 
 CHANGED = "changed"
 
@@ -48,6 +56,11 @@ def invitation_answered(invitation):
         rooms_changed([invitation.inviter_id])
     invitations_changed(invitation.invitee_id)
     rooms_changed([invitation.invitee_id])
+
+
+def profile_changed(user_id):
+    """Have the user's sockets take their new name and avatar for what they send next."""
+    get_broker().publish(user_channel(user_id), ProfileChanged())
 
 
 def tell(user_id, text):

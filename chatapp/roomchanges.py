@@ -4,7 +4,8 @@ The change itself is committed first; then its room log follows, sockets that ma
 longer stay open close, and the people concerned see it on their open pages.
 """
 
-from chatapp import live, notify, roomlog
+from chatapp import notify, roomlog
+from chatapp.connections import closing
 
 
 def created(room, invitees):
@@ -19,7 +20,7 @@ def changed(room, old_name, was_public):
     """After a rename or a change of who may join: the log moves, members and lobbies follow."""
     roomlog.move_log(old_name, room.name)
     if room.name != old_name:
-        live.room_renamed(room.id, room.name)
+        closing.room_renamed(room.id, room.name)
     notify.rooms_changed(membership.user_id for membership in room.memberships)
     if was_public or room.is_public:
         notify.public_rooms_changed()
@@ -28,17 +29,17 @@ def changed(room, old_name, was_public):
 def deleted(room_id, room_name, member_ids, was_public, actor_id):
     """The log is set aside under a name no room can take; sockets close; members are told."""
     roomlog.archive_log(room_name)
-    live.room_deleted(room_id, room_name, member_ids, was_public, actor_id)
+    closing.room_deleted(room_id, room_name, member_ids, was_public, actor_id)
 
 
 def member_removed(room, member):
     """The removed member's sockets in the room close, and they are told why."""
-    live.close_member_sockets(room.id, member.id, "You were removed from this room.")
+    closing.close_member_sockets(room.id, member.id, "You were removed from this room.")
     notify.tell(member.id, f"You were removed from {room.name}.")
     notify.rooms_changed([member.id])
 
 
 def member_left(room, user):
     """The sockets of one who left close, and their lists drop the room."""
-    live.close_member_sockets(room.id, user.id, "You left this room.")
+    closing.close_member_sockets(room.id, user.id, "You left this room.")
     notify.rooms_changed([user.id])

@@ -27,14 +27,14 @@ def post_worker_init(worker):
     """On SIGTERM, close every socket with 1012 first, so browsers reconnect to the next process."""
     import signal
 
-    from chatapp import live
+    from chatapp.connections import closing
 
     if "broker" not in getattr(worker.wsgi, "extensions", {}):
         return  # not chatapp (the benchmarks' reference app): no sockets of ours to close
     stop = worker.handle_exit
 
     def close_sockets_then_stop(signum, frame):
-        live.shut_down(worker.wsgi)
+        closing.shut_down(worker.wsgi)
         stop(signum, frame)
 
     signal.signal(signal.SIGTERM, close_sockets_then_stop)

@@ -2,7 +2,7 @@
 
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from chatapp.broker import Close, Frame, Inbox, LocalBroker, room_channel, user_channel
+from chatapp.live.broker import Close, Frame, Inbox, LocalBroker, room_channel, user_channel
 
 
 def subscribed(broker, *channels):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from chatapp.presence import PALETTE_SIZE
+from chatapp.live.presence import PALETTE_SIZE
 
 STYLESHEET = (Path(__file__).resolve().parent.parent / "chatapp/static/chatapp.css").read_text()
 DARK_BLOCK = re.compile(

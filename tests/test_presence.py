@@ -2,7 +2,7 @@
 
 import threading
 
-from chatapp.presence import LocalPresence
+from chatapp.live.presence import LocalPresence
 
 GRACE = 0.05
 

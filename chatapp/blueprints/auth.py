@@ -7,7 +7,7 @@ from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from chatapp import live
+from chatapp.connections import closing
 from chatapp.extensions import db, login_manager, login_throttle
 from chatapp.forms import PasswordForm, SetPasswordForm, UsernameForm
 from chatapp.models import User
@@ -132,7 +132,7 @@ def start_session(user, session_id=None):
     session.clear()
     login_user(user)
     session.permanent = True
-    session["sid"] = session_id or live.new_session_id()
+    session["sid"] = session_id or closing.new_session_id()
 
 
 def render_login(form, step, status=200):
@@ -147,5 +147,5 @@ def logout():
     user_id, session_id = current_user.id, session.get("sid")
     logout_user()
     session.clear()
-    live.close_session_sockets(user_id, session_id)
+    closing.close_session_sockets(user_id, session_id)
     return redirect_after_post(url_for("auth.login"))

@@ -3,15 +3,16 @@
 from flask import Blueprint, abort, current_app, flash, g, request, session, url_for
 from flask_login import current_user
 
-from chatapp import live, notify, reading
+from chatapp import notify, reading
 from chatapp.access import my_room_or_404, open_room_or_404
+from chatapp.connections import closing
+from chatapp.connections.roomsocket import RoomSocket, presence_html
+from chatapp.connections.websocket import decline_extensions
 from chatapp.extensions import db, sock
 from chatapp.messaging import MessageRefused, post_message
 from chatapp.models import Message, Room, RoomRefusal
 from chatapp.origins import is_allowed_origin
 from chatapp.responses import redirect_after_post, render
-from chatapp.roomsocket import RoomSocket, presence_html
-from chatapp.websocket import decline_extensions
 
 bp = Blueprint("chat", __name__, url_prefix="/chat/room")
 
@@ -93,7 +94,7 @@ def leave(name):
     except RoomRefusal as refusal:
         return render_room(room, "chat/_leave_form.html", refusal.status, leave_error=str(refusal))
     db.session.commit()
-    live.close_member_sockets(room.id, current_user.id, "You left this room.")
+    closing.close_member_sockets(room.id, current_user.id, "You left this room.")
     notify.rooms_changed([current_user.id])
     flash(f"You left {room.name}.")
     return redirect_after_post(url_for("rooms.lobby"))

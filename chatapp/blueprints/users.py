@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
-from chatapp import live, roomchanges
+from chatapp import notify, roomchanges
 from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
+from chatapp.connections import closing
 from chatapp.conversations import open_conversation
 from chatapp.extensions import db
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm, TokenForm
@@ -82,7 +83,7 @@ def edit_profile():
         db.session.rollback()
         form.username.errors = [NAME_TAKEN]
         return render_profile_form(form)
-    live.profile_changed(current_user.id)
+    notify.profile_changed(current_user.id)
     flash("Profile saved.")
     return redirect_after_post(url_for("users.edit_profile"))
 
@@ -151,7 +152,7 @@ def change_password():
     # object, not the current_user proxy, or current_user would end up pointing at itself.
     session_id = session.get("sid")
     start_session(current_user._get_current_object(), session_id)
-    live.close_other_sessions(current_user.id, session_id, "Your password was changed.")
+    closing.close_other_sessions(current_user.id, session_id, "Your password was changed.")
     flash("Password changed. Your other sessions were logged out.")
     return redirect_after_post(url_for("users.edit_profile"))
 
@@ -175,7 +176,7 @@ def delete_account():
     db.session.commit()
     for room_id, room_name, was_public in emptied:
         roomchanges.deleted(room_id, room_name, [user_id], was_public, user_id)
-    live.close_user_sockets(user_id, "This account was deleted.")
+    closing.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
     return redirect_after_post(url_for("auth.login"))
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chatapp.broker import SITE_CHANNEL, Inbox, get_broker
+from chatapp.live.broker import SITE_CHANNEL, Inbox, get_broker
 from tests.api.support import error_of, program
 from tests.support import make_admin
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from chatapp.presence import SITE, get_presence
+from chatapp.live.presence import SITE, get_presence
 from tests.api.support import API, error_of, program, sign_up
 from tests.support import PASSWORD, AuthActions, stored_user, text
 

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from chatapp import live
+from chatapp import notify
 from chatapp.access import user_or_404
 from chatapp.apierrors import refuse
 from chatapp.blueprints.api import shapes
@@ -19,8 +19,8 @@ from chatapp.blueprints.api.schemas import (
 from chatapp.blueprints.api.spec import Blueprint
 from chatapp.conversations import open_conversation
 from chatapp.extensions import db
+from chatapp.live.presence import SITE, get_presence
 from chatapp.models import User
-from chatapp.presence import SITE, get_presence
 
 bp = Blueprint("api_users", __name__, "People and my own profile")
 
@@ -101,5 +101,5 @@ def update_me(changes):
     for field, value in changes.items():
         setattr(user, field, value)
     db.session.commit()
-    live.profile_changed(user.id)
+    notify.profile_changed(user.id)
     return shapes.me(user, user.id in online_ids())

@@ -21,12 +21,12 @@ from flask import (
 from markupsafe import Markup
 
 from chatapp import bookkeeping, messaging, reading
-from chatapp.broker import Close, Frame, ProfileChanged, get_broker, room_channel, user_channel
+from chatapp.connections.closing import POLICY_VIOLATION, closed_notice
+from chatapp.connections.websocket import WebSocket
 from chatapp.extensions import db
-from chatapp.live import POLICY_VIOLATION, closed_notice
+from chatapp.live.broker import Close, Frame, ProfileChanged, get_broker, room_channel, user_channel
+from chatapp.live.presence import get_presence
 from chatapp.models import Membership, Message, User
-from chatapp.presence import get_presence
-from chatapp.websocket import WebSocket
 
 # Beyond this many missed messages the list is drawn afresh instead of appended to.
 RESUME_LIMIT = 500

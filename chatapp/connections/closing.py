@@ -5,7 +5,7 @@ import secrets
 from flask import render_template, url_for
 
 from chatapp import notify
-from chatapp.broker import Close, Frame, ProfileChanged, get_broker, room_channel, user_channel
+from chatapp.live.broker import Close, Frame, get_broker, room_channel, user_channel
 
 POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012
@@ -60,11 +60,6 @@ def room_deleted(room_id, room_name, member_ids, was_public, actor_id):
     notify.rooms_changed(member_ids)
     if was_public:
         notify.public_rooms_changed()
-
-
-def profile_changed(user_id):
-    """Have the user's sockets take their new name and avatar for what they send next."""
-    get_broker().publish(user_channel(user_id), ProfileChanged())
 
 
 def shut_down(app):
