@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from chatapp import bookkeeping, cli, database, headers, messaging, settings
+from chatapp import bookkeeping, cli, database, headers, messaging, roster, settings
 from chatapp.blueprints import api, auth, chat, errors, events, invitations, rooms, users
 from chatapp.connections import websocket
 from chatapp.extensions import (
@@ -45,7 +45,7 @@ def create_app(test_config=None):
     sock.init_app(app)
     websocket.init_app(app)
     broker.init_app(app)
-    presence.init_app(app)
+    presence.init_app(app, announce_gone=roster.announce_gone)
     messaging.init_app(app)
     bookkeeping.init_app(app)
     headers.init_app(app)

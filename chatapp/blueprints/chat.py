@@ -6,13 +6,14 @@ from flask_login import current_user
 from chatapp import notify, reading
 from chatapp.access import my_room_or_404, open_room_or_404
 from chatapp.connections import closing
-from chatapp.connections.roomsocket import RoomSocket, presence_html
+from chatapp.connections.roomsocket import RoomSocket
 from chatapp.connections.websocket import decline_extensions
 from chatapp.extensions import db, sock
 from chatapp.messaging import MessageRefused, post_message
 from chatapp.models import Message, Room, RoomRefusal
 from chatapp.origins import is_allowed_origin
 from chatapp.responses import redirect_after_post, render
+from chatapp.roster import presence_html
 
 bp = Blueprint("chat", __name__, url_prefix="/chat/room")
 

@@ -7,24 +7,29 @@ every socket (see chatapp.websocket), so they are never held back: each message 
 id, and the page puts it in order and ignores one it shows already.
 """
 
-import functools
 import json
+import threading
 import time
-from typing import NamedTuple
 
 from flask import (
     copy_current_request_context,
     current_app,
-    get_template_attribute,
     render_template,
 )
-from markupsafe import Markup
 
-from chatapp import bookkeeping, messaging, reading
+from chatapp import bookkeeping, messaging, reading, roster
 from chatapp.connections.closing import POLICY_VIOLATION, closed_notice
 from chatapp.connections.websocket import WebSocket
 from chatapp.extensions import db
-from chatapp.live.broker import Close, Frame, ProfileChanged, get_broker, room_channel, user_channel
+from chatapp.live.broker import (
+    CatchUp,
+    Close,
+    Frame,
+    ProfileChanged,
+    get_broker,
+    room_channel,
+    user_channel,
+)
 from chatapp.live.presence import get_presence
 from chatapp.models import Membership, Message, User
 
@@ -56,6 +61,8 @@ class RoomSocket:
         self.sent_live = None
         self.held = None
         self.resumed = False
+        # The newest message id sent on this socket: where a catch-up starts from.
+        self.last_id = 0
         self.last_typing = -TYPING_EVERY_SECONDS
 
     def serve(self):
@@ -69,11 +76,12 @@ class RoomSocket:
                 self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
                 return
             leaving = copy_current_request_context(self.announce_left)
+            self.catch_up_later = copy_current_request_context(self.catch_up)
             present = True
             if get_presence().arrive(self.room_id, self.user_id).is_new:
-                self.announce("joined")
+                roster.announce(self.room_id, self.user_id, "joined")
             # The whole list, once: whoever came or went before this socket heard of it.
-            self.connection.send(Frame(presence_html(self.room_id, oob=True)).wire)
+            self.connection.send(Frame(roster.presence_html(self.room_id, oob=True)).wire)
             db.session.remove()
             for text in self.connection.messages():
                 self.receive(text)
@@ -92,13 +100,18 @@ class RoomSocket:
             if self.held is not None:
                 self.held.append(item)
                 return
-            if not self.resumed and item.message_id is not None:
-                self.note_sent_live(item.message_id)
+            if item.message_id is not None:
+                self.last_id = max(self.last_id, item.message_id)
+                if not self.resumed:
+                    self.note_sent_live(item.message_id)
             self.connection.send(item.wire)
         elif isinstance(item, Close) and item.applies_to(self.room_id, self.session_id):
             self.close(item)
         elif isinstance(item, ProfileChanged):
             self.author = None
+        elif isinstance(item, CatchUp) and self.resumed:
+            # The database is asked in a greenlet of its own: a publisher never waits.
+            threading.Thread(target=self.catch_up_later, daemon=True).start()
 
     def note_sent_live(self, message_id):
         """Remember a live message sent before resuming, up to a bound."""
@@ -185,6 +198,20 @@ class RoomSocket:
             for frame in held:
                 self.deliver(frame)
 
+    def catch_up(self):
+        """Frames may have been missed: send what was said after the last one sent."""
+        if not self.is_member():
+            self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
+        else:
+            missed = Message.page_for(
+                self.room_id, self.user_id, after=self.last_id, limit=RESUME_LIMIT + 1
+            )
+            if len(missed) > RESUME_LIMIT:
+                self.redraw()
+            else:
+                self.send_messages(missed)
+        db.session.remove()
+
     def send_messages(self, messages):
         """Send messages the page does not have, with the receipts of my own."""
         if not messages:
@@ -197,6 +224,7 @@ class RoomSocket:
             direct=reading.is_direct(self.room_id),
         )
         self.connection.send(Frame(html).wire)
+        self.last_id = max(self.last_id, messages[-1].id)
 
     def redraw(self):
         """Replace the whole message list with the latest page."""
@@ -210,6 +238,8 @@ class RoomSocket:
             page_size=limit,
         )
         self.connection.send(Frame(html).wire)
+        if messages:
+            self.last_id = max(self.last_id, messages[-1].id)
 
     def tell(self, text, restore=None):
         """Show a note under this socket's composer, and give back refused text."""
@@ -222,72 +252,12 @@ class RoomSocket:
             self.connection.send(Frame(order.html).wire)
         self.connection.close(order.code)
 
-    def announce(self, event):
-        """Tell the room that this user joined or left, and who is present now."""
-        html = render_presence(self.room_id, self.user_id, event)
-        get_broker().publish(room_channel(self.room_id), Frame(html))
-
     def announce_left(self):
         """Tell the room that this user left; called once the grace has passed."""
-        self.announce("left")
+        roster.announce(self.room_id, self.user_id, "left")
         db.session.remove()
 
 
 def is_message_id(value):
     """Whether a value from the browser can be a message id."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63
-
-
-class Card(NamedTuple):
-    """What a presence entry shows of someone."""
-
-    id: int
-    username: str
-    display_name: str
-    avatar_digest: str | None
-
-    @property
-    def shown_name(self):
-        """The display name when set, else the username."""
-        return self.display_name or self.username
-
-    @property
-    def has_avatar(self):
-        """Whether they uploaded an avatar."""
-        return self.avatar_digest is not None
-
-
-def present_cards(room_id):
-    """[(card, colour)] of everyone present in the room, by name."""
-    colors = get_presence().in_room(room_id)
-    if not colors:
-        return []
-    query = db.select(User.id, User.username, User.display_name, User.avatar_digest).where(
-        User.id.in_(colors)
-    )
-    cards = sorted((Card(*row) for row in db.session.execute(query)), key=lambda c: c.username)
-    return [(card, colors[card.id]) for card in cards]
-
-
-@functools.lru_cache(maxsize=4096)
-def present_entry(card, color):
-    """One person's entry in a presence list, drawn once for as long as it stays the same."""
-    return Markup(get_template_attribute("chat/_present.html", "present")(card, color))
-
-
-def presence_html(room_id, oob=False):
-    """The room's whole presence list."""
-    entries = Markup("").join(present_entry(card, color) for card, color in present_cards(room_id))
-    return Markup(render_template("chat/_presence.html", entries=entries, oob=oob))
-
-
-def render_presence(room_id, user_id, event):
-    """A notice that the user joined or left, and their entry added to the list or taken out."""
-    subject = db.session.get(User, user_id)
-    entry = None
-    if subject is not None and event == "joined":
-        card = Card(subject.id, subject.username, subject.display_name, subject.avatar_digest)
-        entry = present_entry(card, get_presence().color_of(user_id))
-    return render_template(
-        "chat/_presence_frame.html", subject=subject, user_id=user_id, event=event, entry=entry
-    )

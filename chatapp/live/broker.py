@@ -3,7 +3,7 @@
 A subscriber is anything with a deliver(item) method that never blocks: a room socket
 writes the frame's bytes at once (or queues them when its client is slow), an event stream
 puts it in its inbox. LocalBroker fans out inside one process, which is all a single
-gunicorn worker needs; a Redis broker for several processes implements the same calls.
+gunicorn worker needs; RedisBroker (chatapp/live/redis_broker.py) adds every other one.
 """
 
 import queue
@@ -71,6 +71,10 @@ class ProfileChanged(NamedTuple):
     """A user's name or avatar changed: their sockets load them afresh."""
 
 
+class CatchUp(NamedTuple):
+    """Frames may have been missed (Redis was out of reach): catch up from the database."""
+
+
 def room_channel(room_id):
     """The channel of everything said and done in a room."""
     return f"room:{room_id}"
@@ -103,6 +107,8 @@ class Inbox:
         if isinstance(item, Frame) and self._queue.qsize() >= self._limit:
             self.overflowed = True
         else:
+            # Missed frames are caught up with as an overflow is: drawn afresh.
+            self.overflowed = self.overflowed or isinstance(item, CatchUp)
             self._queue.put(item)
 
     def get(self, timeout=None):
@@ -173,8 +179,13 @@ class LocalBroker:
 
 
 def init_app(app):
-    """Give the app its broker."""
-    app.extensions["broker"] = LocalBroker()
+    """Give the app its broker: on Redis when configured, else within this process."""
+    if app.config["REDIS_URL"]:
+        from chatapp.live.redis_broker import RedisBroker
+
+        app.extensions["broker"] = RedisBroker(app.config["REDIS_URL"])
+    else:
+        app.extensions["broker"] = LocalBroker()
 
 
 def get_broker():

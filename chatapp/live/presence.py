@@ -1,9 +1,10 @@
 """Who is connected where, and the nickname colour each person has while connected.
 
-LocalPresence counts the sockets of this process. A user arrives in a room with their
-first socket there and leaves a grace period after their last one closed, so that a
-page reload is neither. Colours are given on arrival and kept until the user has left
-every room; no two present users share one while the palette has a free one.
+A user arrives in a room with their first socket there and leaves a grace period after
+their last one closed, so that a page reload is neither. Colours are given on arrival and
+kept until the user has left every room; no two present users share one while the
+palette has a free one. LocalPresence counts the sockets of this process; RedisPresence
+(chatapp/live/redis_presence.py) adds what other processes count.
 """
 
 import threading
@@ -42,11 +43,17 @@ class LocalPresence:
             leaving = self._leaving.pop((room_id, user_id), None)
             if leaving is not None:
                 leaving.cancel()
-            is_new = user_id not in self._present[room_id]
+            here_already = user_id in self._present[room_id]
             self._present[room_id].add(user_id)
             self._sockets[room_id][user_id] += 1
-            color = self._color_for(user_id)
-        return Arrival(is_new, color)
+        if here_already:
+            return Arrival(False, self.color_of(user_id))
+        return self._arrived(room_id, user_id)
+
+    def _arrived(self, room_id, user_id):
+        """The user is here now and was not: new in the room, with a colour."""
+        with self._lock:
+            return Arrival(True, self._color_for(user_id))
 
     def depart(self, room_id, user_id, on_left):
         """Count a closed socket; call on_left() once the user has stayed away for the grace."""
@@ -73,14 +80,16 @@ class LocalPresence:
             if not self._present[room_id]:
                 del self._present[room_id]
                 self._sockets.pop(room_id, None)
-            if not any(user_id in users for users in self._present.values()):
-                self._colors.pop(user_id, None)
-        on_left()
+            elsewhere = any(user_id in users for users in self._present.values())
+        if self._gone(room_id, user_id, elsewhere):
+            on_left()
 
-    def anyone(self):
-        """Whether anyone has a socket or an event stream here, or is leaving one."""
-        with self._lock:
-            return bool(self._present)
+    def _gone(self, room_id, user_id, elsewhere):
+        """The user left the room here; whether they left it everywhere (then say so)."""
+        if not elsewhere:
+            with self._lock:
+                self._colors.pop(user_id, None)
+        return True
 
     def in_room(self, room_id):
         """{user id: colour} of everyone present in the room."""
@@ -92,6 +101,18 @@ class LocalPresence:
         with self._lock:
             return self._colors.get(user_id, user_id % self.palette_size)
 
+    def anyone(self):
+        """Whether anyone has a socket or an event stream here, or is leaving one."""
+        with self._lock:
+            return bool(self._present)
+
+    def here(self):
+        """[(room id, user id)] present in this process, leaving or not."""
+        with self._lock:
+            return [
+                (room_id, user_id) for room_id, users in self._present.items() for user_id in users
+            ]
+
     def _color_for(self, user_id):
         """The user's colour, giving them the first free one if they have none."""
         if user_id not in self._colors:
@@ -101,9 +122,21 @@ class LocalPresence:
         return self._colors[user_id]
 
 
-def init_app(app):
-    """Give the app its presence registry."""
-    app.extensions["presence"] = LocalPresence(app.config["PRESENCE_GRACE_SECONDS"])
+def init_app(app, announce_gone=None):
+    """Give the app its presence registry: on Redis when configured.
+
+    announce_gone(room_id, user_id) tells a room (or, for SITE, everyone) that someone
+    whose process died is gone: only the Redis registry finds such people.
+    """
+    grace = app.config["PRESENCE_GRACE_SECONDS"]
+    if app.config["REDIS_URL"]:
+        from chatapp.live.redis_presence import RedisPresence
+
+        app.extensions["presence"] = RedisPresence(
+            app, app.config["REDIS_URL"], grace, announce_gone
+        )
+    else:
+        app.extensions["presence"] = LocalPresence(grace)
 
 
 def get_presence():
