@@ -181,6 +181,7 @@ class RoomSocket:
             return
         # Frames published while the missed ones are loaded wait, then follow them.
         self.held = []
+        answered = set()
         try:
             if not self.is_member():
                 self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
@@ -189,14 +190,17 @@ class RoomSocket:
                 self.room_id, self.user_id, after=after, limit=RESUME_LIMIT + 1
             )
             if len(missed) > RESUME_LIMIT:
-                self.redraw()
+                answered = self.redraw()
             else:
-                self.send_messages([m for m in missed if m.id not in (self.sent_live or ())])
+                answered = self.send_messages(
+                    [m for m in missed if m.id not in (self.sent_live or ())]
+                )
         finally:
             held, self.held = self.held, None
             self.resumed, self.sent_live = True, None
             for frame in held:
-                self.deliver(frame)
+                if frame.message_id not in answered:
+                    self.deliver(frame)
 
     def catch_up(self):
         """Frames may have been missed: send what was said after the last one sent."""
@@ -213,9 +217,9 @@ class RoomSocket:
         db.session.remove()
 
     def send_messages(self, messages):
-        """Send messages the page does not have, with the receipts of my own."""
+        """Send messages the page does not have, with the receipts of my own; their ids."""
         if not messages:
-            return
+            return set()
         mine = [message.id for message in messages if message.author_id == self.user_id]
         html = render_template(
             "chat/_message_frame.html",
@@ -225,9 +229,10 @@ class RoomSocket:
         )
         self.connection.send(Frame(html).wire)
         self.last_id = max(self.last_id, messages[-1].id)
+        return {message.id for message in messages}
 
     def redraw(self):
-        """Replace the whole message list with the latest page."""
+        """Replace the whole message list with the latest page; the ids it shows."""
         limit = current_app.config["HISTORY_SIZE"]
         messages = Message.page_for(self.room_id, self.user_id, limit=limit)
         html = render_template(
@@ -240,6 +245,7 @@ class RoomSocket:
         self.connection.send(Frame(html).wire)
         if messages:
             self.last_id = max(self.last_id, messages[-1].id)
+        return {message.id for message in messages}
 
     def tell(self, text, restore=None):
         """Show a note under this socket's composer, and give back refused text."""
