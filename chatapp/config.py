@@ -21,6 +21,13 @@ LOGIN_FAILURE_LIMIT_PER_USERNAME = "5 per 5 minutes"
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20 per 5 minutes"
 PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-* we trust
 
+# A form without a file, URL-encoded: the longest message (4,000 characters of up to
+# four bytes, each byte written as %XX) fits with room to spare. Larger is refused
+# before it is parsed, so no validator ever sees a field of megabytes.
+MAX_FORM_BYTES = 128 * 1024
+MAX_FORM_MEMORY_SIZE = 64 * 1024  # Flask's own: one text part of a multipart form
+MAX_FORM_PARTS = 32  # Flask's own: the profile form has 9
+
 AVATAR_SIZE = 300
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
 MAX_AVATAR_PIXELS = 40_000_000

@@ -2,6 +2,7 @@
 
 import re
 
+from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
@@ -13,13 +14,22 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from chatapp.models import PRIVATE, PUBLIC
-from chatapp.names import InvalidName, normalise_name
+from chatapp.names import MAX_NAME_LENGTH, InvalidName, name_key, normalise_name
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+MAX_EMAIL_LENGTH = 254
+MAX_INVITEES = 50
 AVATAR_EXTENSIONS = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"]
 
 
@@ -34,6 +44,21 @@ def valid_name(form, field):
         field.data = normalise_name(field.data)
     except InvalidName as error:
         raise ValidationError(str(error)) from None
+
+
+def valid_email(form, field):
+    """Check an address by its length first, then its syntax; never by asking DNS."""
+    if len(field.data) > MAX_EMAIL_LENGTH:
+        raise StopValidation(f"An email address has at most {MAX_EMAIL_LENGTH} characters.")
+    try:
+        field.data = validate_email(field.data, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise StopValidation("That is not an email address.") from None
+
+
+def given_password():
+    """The validators of a password typed to prove who one is."""
+    return [InputRequired(), Length(max=MAX_PASSWORD_LENGTH)]
 
 
 def new_password_fields(label="Password"):
@@ -73,7 +98,7 @@ class PasswordForm(FlaskForm):
     """A known name: prove it is yours."""
 
     username = HiddenField(validators=[valid_name])
-    password = PasswordField("Password", validators=[InputRequired()])
+    password = PasswordField("Password", validators=given_password())
 
 
 class ProfileForm(FlaskForm):
@@ -86,11 +111,7 @@ class ProfileForm(FlaskForm):
     email = StringField(
         "Email",
         filters=[strip],
-        validators=[
-            Optional(),
-            Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z", message="That is not an email address."),
-        ],
+        validators=[Optional(), valid_email],
     )
     about = TextAreaField("About me", validators=[Optional(), Length(max=2000)])
     avatar_file = FileField(
@@ -105,14 +126,14 @@ class ProfileForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     """A new password, given the current one."""
 
-    current_password = PasswordField("Current password", validators=[InputRequired()])
+    current_password = PasswordField("Current password", validators=given_password())
     password, password_confirm = new_password_fields("New password")
 
 
 class DeleteAccountForm(FlaskForm):
     """Deleting the account asks for the password once more."""
 
-    confirm_password = PasswordField("Password", validators=[InputRequired()])
+    confirm_password = PasswordField("Password", validators=given_password())
 
 
 VISIBILITY_CHOICES = [
@@ -135,15 +156,17 @@ class NameListField(StringField):
 
 def valid_names(form, field):
     """Check every name against the naming rule; keep them normalised, once each."""
-    names = []
-    for raw in field.data or []:
+    raw_names = field.data or []
+    if len(raw_names) > MAX_INVITEES:
+        raise StopValidation(f"Invite at most {MAX_INVITEES} people at once.")
+    names = {}
+    for raw in raw_names:
         try:
             name = normalise_name(raw.removeprefix("@"))
         except InvalidName as error:
-            raise ValidationError(f"{raw}: {error}") from None
-        if name not in names:
-            names.append(name)
-    field.data = names
+            raise StopValidation(f"{raw}: {error}") from None
+        names.setdefault(name_key(name), name)
+    field.data = list(names.values())
 
 
 class RoomForm(FlaskForm):
@@ -170,7 +193,10 @@ class InviteForm(FlaskForm):
 class DeleteRoomForm(FlaskForm):
     """Deleting a room asks for its name, typed out."""
 
-    confirm_name = StringField("Type the room's name to confirm", validators=[InputRequired()])
+    confirm_name = StringField(
+        "Type the room's name to confirm",
+        validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)],
+    )
 
 
 class AnnouncementForm(FlaskForm):

@@ -74,6 +74,13 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.username_key == name_key(username)))
 
     @classmethod
+    def find_all(cls, usernames):
+        """The users with these names, by the key of each name, from one query."""
+        keys = {name_key(name) for name in usernames}
+        users = db.session.scalars(select(cls).where(cls.username_key.in_(keys))) if keys else []
+        return {user.username_key: user for user in users}
+
+    @classmethod
     def register(cls, username, password):
         """Add a new user with this name and password to the session."""
         user = cls()
@@ -159,12 +166,16 @@ class Room(db.Model):
         return f"<Room {self.name}>"
 
     @classmethod
-    def create(cls, name, owner, visibility=PRIVATE):
-        """Add a new room with its owner as the first member to the session."""
+    def create(cls, name, owner, visibility=PRIVATE, invitees=()):
+        """Add a new room with its owner as the first member, and invitations, to the session."""
+        if any(invitee.id == owner.id for invitee in invitees):
+            raise RoomRefusal("You cannot invite yourself.", 422)
         room = cls(visibility=visibility)
         room.rename(name)
         db.session.add(room)
         room.memberships.append(Membership(user=owner, role=OWNER))
+        # A new room has no members or invitations to check against: no query per invitee.
+        db.session.add_all(Invitation(room=room, invitee=i, inviter=owner) for i in invitees)
         return room
 
     @classmethod

@@ -19,7 +19,8 @@ def resolve(app):
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     config["LOG_DIR"] = os.path.join(project_root(app), config["LOG_DIR"])
     config["ALLOWED_ORIGINS"] = origin_list(config["ALLOWED_ORIGINS"])
-    config["MAX_CONTENT_LENGTH"] = config["MAX_AVATAR_BYTES"] + FORM_OVERHEAD_BYTES
+    config["MAX_CONTENT_LENGTH"] = config["MAX_FORM_BYTES"]
+    config["MAX_UPLOAD_BYTES"] = config["MAX_AVATAR_BYTES"] + FORM_OVERHEAD_BYTES
     os.makedirs(config["LOG_DIR"], exist_ok=True)
     app.session_interface = HttpsAwareSessionInterface()
     if config["PROXY_COUNT"]:

@@ -477,7 +477,7 @@ def test_an_image_over_the_size_limit_is_refused_and_nothing_changes(app, client
 
 def test_an_upload_over_the_request_limit_says_how_big_an_image_may_be(app, client, auth):
     app.config["MAX_AVATAR_BYTES"] = 10 * 1024
-    app.config["MAX_CONTENT_LENGTH"] = 20 * 1024
+    app.config["MAX_UPLOAD_BYTES"] = 20 * 1024
     auth.signup("alice")
     noise = Image.effect_noise((128, 128), 100).convert("RGB")
     out = io.BytesIO()
