@@ -11,9 +11,9 @@ from chatapp.extensions import (
     db,
     flood_control,
     login_manager,
-    login_throttle,
     migrate,
     sock,
+    throttle,
 )
 
 
@@ -38,7 +38,7 @@ def create_app(test_config=None):
     uploads.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    login_throttle.init_app(app)
+    throttle.init_app(app)
     flood_control.init_app(app)
     sock.init_app(app)
     broker.init_app(app)

@@ -17,8 +17,15 @@ EVENTS_KEEPALIVE_SECONDS = 15  # a comment on idle event streams, so proxies kee
 # flask-sock: ping every 25 s (no pong closes the socket); frames up to 64 KiB.
 SOCK_SERVER_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024}
 
-LOGIN_FAILURE_LIMIT_PER_USERNAME = "5 per 5 minutes"
-LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20 per 5 minutes"
+# Rate limits: "N/s", "N/10s", "N/m", "N/5m", "N/h", or "off".
+# Wrong passwords for one name from one address, then from one address for any names.
+# Per name from everywhere only a high ceiling: a stranger must not lock its owner out.
+LOGIN_FAILURE_LIMIT_PER_USERNAME_AND_ADDRESS = "5/5m"
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = "20/5m"
+LOGIN_FAILURE_LIMIT_PER_USERNAME = "100/h"
+# Enough for a team behind one address to sign up on its first day.
+SIGNUP_LIMIT_PER_ADDRESS = "120/h"
+AVATAR_UPLOAD_LIMIT_PER_USER = "10/h"
 PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-* we trust
 
 # A form without a file, URL-encoded: the longest message (4,000 characters of up to

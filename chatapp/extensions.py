@@ -9,7 +9,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from chatapp.flood import FloodControl
-from chatapp.throttle import LoginThrottle
+from chatapp.throttle import Throttle
 
 
 class Base(DeclarativeBase):
@@ -35,6 +35,6 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
-login_throttle = LoginThrottle()
+throttle = Throttle()
 sock = Sock()
 flood_control = FloodControl()

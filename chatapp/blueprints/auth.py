@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from chatapp import live
-from chatapp.extensions import db, login_manager, login_throttle
+from chatapp.extensions import db, login_manager, throttle
 from chatapp.forms import PasswordForm, SetPasswordForm, UsernameForm
 from chatapp.models import User
 from chatapp.names import name_key
@@ -61,6 +61,10 @@ def register():
     form = SetPasswordForm()
     if not form.validate_on_submit():
         return render_login(form, "new", 422)
+    wait = throttle.signup_attempt(request.remote_addr)
+    if wait:
+        form.password.errors = [f"Too many sign-ups from your address. Try again in {wait} s."]
+        return Refusal("", 429, wait).answer(render_login(form, "new"))
     if User.find(form.username.data) is not None:
         return name_taken(form.username.data)
     user = User.register(form.username.data, form.password.data)
@@ -110,13 +114,14 @@ class Refusal(NamedTuple):
 def password_refusal(username_key, user, password):
     """Refuse a wrong password, or any once too many have failed; None if it is right."""
     address = request.remote_addr
-    wait = login_throttle.retry_after(username_key, address)
+    # Counted before checking: the check yields to other requests, and guesses sent at
+    # once must each be counted before any of them is let through.
+    wait = throttle.login_attempt(username_key, address)
     if wait:
         return Refusal(f"Too many failed attempts. Try again in {wait} s.", 429, wait)
     if user is None or not user.check_password(password):
-        login_throttle.record_failure(username_key, address)
         return Refusal("Wrong password.", 401)
-    login_throttle.forget_failures(username_key)
+    throttle.login_succeeded(username_key, address)
     return None
 
 

@@ -126,7 +126,7 @@ def test_a_wrong_password_is_refused(client, auth):
     assert client.get("/chat/room/").status_code == 302
 
 
-def test_failed_attempts_are_limited_per_username(client, auth):
+def test_failed_attempts_are_limited_per_username_and_address(client, auth):
     auth.signup()
     auth.logout()
     for _ in range(5):
@@ -135,10 +135,36 @@ def test_failed_attempts_are_limited_per_username(client, auth):
     assert response.status_code == 429
     assert "Too many failed attempts. Try again in" in response.get_data(as_text=True)
     assert 0 < int(response.headers["Retry-After"]) <= 300
-    # Another address does not get round it: the limit is the name's.
+    # A stranger's guesses do not lock the owner out: from elsewhere the name still works.
     elsewhere = client.application.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.7"
-    assert AuthActions(elsewhere).login().status_code == 429
+    assert AuthActions(elsewhere).login().status_code == 303
+
+
+def test_guesses_from_many_addresses_meet_a_higher_ceiling_per_username(make_app):
+    app = make_app(LOGIN_FAILURE_LIMIT_PER_USERNAME="8/h")
+    AuthActions(app.test_client()).signup()
+    statuses = []
+    for attempt in range(9):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"192.0.2.{attempt + 20}"
+        statuses.append(AuthActions(guesser).login(password="wrong password").status_code)
+    assert statuses == [401] * 8 + [429]
+
+
+def test_sign_ups_are_limited_per_address(make_app):
+    app = make_app(SIGNUP_LIMIT_PER_ADDRESS="2/h")
+    for name in ("alice", "bob"):
+        assert AuthActions(app.test_client()).signup(name).status_code == 303
+    response = AuthActions(app.test_client()).signup("carol")
+    assert response.status_code == 429
+    assert "Too many sign-ups from your address. Try again in" in response.get_data(as_text=True)
+    assert 0 < int(response.headers["Retry-After"]) <= 3600
+    with app.app_context():
+        assert User.find("carol") is None
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.8"
+    assert AuthActions(elsewhere).signup("carol").status_code == 303
 
 
 def test_failed_attempts_are_limited_per_address(app, client, auth):
