@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    delete,
     exists,
     false,
     func,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    update,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -130,6 +132,62 @@ class User(UserMixin, db.Model):
     def promote_to_admin(self):
         """Let this user do on every room what its owner can."""
         self.is_admin = True
+
+
+class LoginSession(db.Model):
+    """One login of a user in one browser: the session cookie is valid only while it exists."""
+
+    __tablename__ = "login_sessions"
+
+    # How often last_seen_at is written: a request is not worth a write to the database.
+    TOUCH_EVERY = timedelta(minutes=5)
+    MAX_USER_AGENT = 256
+
+    # The session's "sid", also kept in the signed cookie.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(MAX_USER_AGENT), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+    @classmethod
+    def start(cls, session_id, user, user_agent, address):
+        """Record a new login session of the user and add it to the db session."""
+        login = cls(
+            id=session_id,
+            user_id=user.id,
+            user_agent=(user_agent or "")[: cls.MAX_USER_AGENT],
+            address=(address or "")[:64],
+        )
+        db.session.add(login)
+        return login
+
+    @classmethod
+    def of(cls, user_id):
+        """The user's login sessions, the one seen last first."""
+        query = select(cls).where(cls.user_id == user_id).order_by(cls.last_seen_at.desc())
+        return db.session.scalars(query).all()
+
+    @classmethod
+    def end(cls, user_id, session_id):
+        """End one of the user's sessions; whether there was one to end."""
+        ended = db.session.execute(
+            delete(cls).where(cls.user_id == user_id, cls.id == session_id)
+        )
+        return ended.rowcount > 0
+
+    @classmethod
+    def end_all_but(cls, user_id, keep_session_id):
+        """End every session of the user except one (None: every one)."""
+        db.session.execute(delete(cls).where(cls.user_id == user_id, cls.id != keep_session_id))
+
+    def touch_statement(self):
+        """The UPDATE that marks this session seen now, or None when it was seen lately."""
+        now = utcnow()
+        if now - self.last_seen_at < self.TOUCH_EVERY:
+            return None
+        return update(LoginSession).where(LoginSession.id == self.id).values(last_seen_at=now)
 
 
 class RoomRefusal(Exception):

@@ -1,6 +1,15 @@
 """People: the directory, profiles, direct conversations, avatars, and my own account."""
 
-from flask import Blueprint, abort, current_app, flash, render_template, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +21,7 @@ from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
 from chatapp.extensions import db
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
-from chatapp.models import Room, User
+from chatapp.models import LoginSession, Room, User
 from chatapp.responses import redirect_after_post, render
 
 bp = Blueprint("users", __name__, url_prefix="/chat")
@@ -132,11 +141,12 @@ def change_password():
     if refusal:
         form.current_password.errors = [refusal.message]
         return refusal.answer(render_password_form(form))
+    session_id = session.get("sid")
     current_user.set_password(form.password.data)
+    LoginSession.end_all_but(current_user.id, session_id)
     db.session.commit()
     # The new nonce ended every session, this one included: start it again. The real
     # object, not the current_user proxy, or current_user would end up pointing at itself.
-    session_id = session.get("sid")
     start_session(current_user._get_current_object(), session_id)
     live.close_other_sessions(current_user.id, session_id, "Your password was changed.")
     flash("Password changed. Your other sessions were logged out.")
@@ -165,6 +175,38 @@ def delete_account():
         live.room_deleted(room_id, room_name, [user_id], was_public, user_id)
     live.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
+    return redirect_after_post(url_for("auth.login"))
+
+
+@bp.post("/profile/sessions/end")
+def end_session():
+    """Log out one of my sessions, in whichever browser it is."""
+    session_id = request.form.get("session_id", "")
+    if not LoginSession.end(current_user.id, session_id):
+        abort(404, "That session has ended already.")
+    db.session.commit()
+    live.close_session_sockets(current_user.id, session_id)
+    if session_id == session.get("sid"):
+        return logged_out("You logged out.")
+    flash("That session was logged out.")
+    return redirect_after_post(url_for("users.edit_profile"))
+
+
+@bp.post("/profile/sessions/end-all")
+def end_all_sessions():
+    """Log out everywhere, this browser included."""
+    user_id = current_user.id
+    LoginSession.end_all_but(user_id, None)
+    db.session.commit()
+    live.close_user_sockets(user_id, "You logged out everywhere.")
+    return logged_out("You logged out everywhere.")
+
+
+def logged_out(message):
+    """Forget this browser's login and send it to the login page, saying why."""
+    logout_user()
+    session.clear()
+    flash(message)
     return redirect_after_post(url_for("auth.login"))
 
 
@@ -204,4 +246,12 @@ def render_profile_page(fragment, form, **forms):
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
     forms.setdefault("delete_form", DeleteAccountForm(formdata=None))
     status = 422 if form.errors else 200
-    return render("users/profile_edit.html", fragment, status, **forms)
+    sessions = LoginSession.of(current_user.id)
+    return render(
+        "users/profile_edit.html",
+        fragment,
+        status,
+        sessions=sessions,
+        this_session=session.get("sid"),
+        **forms,
+    )
