@@ -24,7 +24,13 @@ from wtforms.validators import (
 )
 
 from chatapp.models import PRIVATE, PUBLIC
-from chatapp.names import MAX_NAME_LENGTH, InvalidName, name_key, normalise_name
+from chatapp.names import (
+    MAX_NAME_LENGTH,
+    InvalidName,
+    has_hidden_characters,
+    name_key,
+    normalise_name,
+)
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -44,6 +50,12 @@ def valid_name(form, field):
         field.data = normalise_name(field.data)
     except InvalidName as error:
         raise ValidationError(str(error)) from None
+
+
+def visible_text(form, field):
+    """Refuse invisible characters and direction controls, which can disguise a name."""
+    if field.data and has_hidden_characters(field.data):
+        raise StopValidation("Invisible characters and text direction controls are not allowed.")
 
 
 def valid_email(form, field):
@@ -106,7 +118,7 @@ class ProfileForm(FlaskForm):
 
     username = StringField("Username", validators=[valid_name])
     display_name = StringField(
-        "Display name", filters=[strip], validators=[Optional(), Length(max=64)]
+        "Display name", filters=[strip], validators=[Optional(), Length(max=64), visible_text]
     )
     email = StringField(
         "Email",

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from chatapp.extensions import db
-from chatapp.names import name_key, normalise_name
+from chatapp.names import lookup_key, name_key, normalise_name
 from chatapp.offload import off_the_loop
 
 PRIVATE, PUBLIC = "private", "public"
@@ -72,13 +72,16 @@ class User(UserMixin, db.Model):
 
     @classmethod
     def find(cls, username):
-        """Return the user with this name in any letter case, or None."""
-        return db.session.scalar(select(cls).where(cls.username_key == name_key(username)))
+        """Return the user whose name looks like this one (in any letter case), or None."""
+        key = lookup_key(username)
+        if key is None:
+            return None
+        return db.session.scalar(select(cls).where(cls.username_key == key))
 
     @classmethod
     def find_all(cls, usernames):
         """The users with these names, by the key of each name, from one query."""
-        keys = {name_key(name) for name in usernames}
+        keys = {key for key in map(lookup_key, usernames) if key is not None}
         users = db.session.scalars(select(cls).where(cls.username_key.in_(keys))) if keys else []
         return {user.username_key: user for user in users}
 
@@ -93,8 +96,12 @@ class User(UserMixin, db.Model):
 
     @property
     def shown_name(self):
-        """The name to show: the display name when set, else the username."""
-        return self.display_name or self.username
+        """The name to show: the display name with the @username beside it, or the username."""
+        if not self.display_name:
+            return self.username
+        # The display name is isolated, as <bdi> would, so that right-to-left text in it
+        # cannot move the username beside it.
+        return f"\u2068{self.display_name}\u2069 (@{self.username})"
 
     @property
     def has_avatar(self):
@@ -276,8 +283,12 @@ class Room(db.Model):
 
     @classmethod
     def named(cls, name):
-        """Narrow a query of rooms to the one with this name in any letter case."""
-        return cls.name_key == name_key(name)
+        """Narrow a query of rooms to the one whose name looks like this (any letter case)."""
+        if name.startswith("@"):
+            # A direct conversation's name is made by us, and is its own key.
+            return cls.name_key == name
+        key = lookup_key(name)
+        return false() if key is None else cls.name_key == key
 
     @classmethod
     def direct_between(cls, one, other):

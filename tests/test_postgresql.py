@@ -71,7 +71,7 @@ def test_sign_up_and_log_in_on_postgresql(pg_app):
     assert auth.signup("Мария").status_code == 303
     auth.logout()
     assert auth.login("МАРИЯ").status_code == 303
-    assert "Hello, Мария" in client.get("/chat/room/").get_data(as_text=True)
+    assert "Hello, <bdi>Мария</bdi>" in client.get("/chat/room/").get_data(as_text=True)
     with pg_app.app_context():
         assert User.find("мария").check_password(PASSWORD)
 

@@ -38,7 +38,7 @@ def require_login():
 @bp.get("/users/")
 def directory():
     """Everyone, by name."""
-    users = db.session.scalars(select(User).order_by(User.username_key))
+    users = sorted(db.session.scalars(select(User)), key=lambda user: user.username.casefold())
     return render_template("users/directory.html", users=users)
 
 

@@ -40,7 +40,7 @@ def test_a_known_name_in_any_case_is_asked_for_its_password(client, auth):
     auth.signup("Alice")
     auth.logout()
     page = submit(client, "/chat/login/", {"username": "aLICE"}).get_data(as_text=True)
-    assert "Welcome back, <strong>Alice</strong>" in page
+    assert "Welcome back, <strong><bdi>Alice</bdi></strong>" in page
     assert 'name="password_confirm"' not in page
     assert 'type="hidden" value="Alice"' in page
 
@@ -50,7 +50,7 @@ def test_signing_up_stores_a_hash_and_logs_in(app, client, auth):
     response = auth.signup("alice")
     assert response.status_code == 303
     assert response.headers["Location"] == "/chat/room/"
-    assert "Hello, alice" in client.get("/chat/room/").get_data(as_text=True)
+    assert "Hello, <bdi>alice</bdi>" in client.get("/chat/room/").get_data(as_text=True)
     with app.app_context():
         user = User.find("alice")
         assert user.password_hash.startswith("scrypt:")
@@ -101,7 +101,7 @@ def test_a_cyrillic_name_signs_up_and_logs_in(client, auth):
     assert auth.signup("Мария").status_code == 303
     auth.logout()
     assert auth.login("мАРИЯ").status_code == 303
-    assert "Hello, Мария" in client.get("/chat/room/").get_data(as_text=True)
+    assert "Hello, <bdi>Мария</bdi>" in client.get("/chat/room/").get_data(as_text=True)
 
 
 def test_signing_up_a_name_taken_in_another_case_changes_nothing(app, client, auth):
