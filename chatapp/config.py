@@ -37,7 +37,8 @@ MAX_FORM_PARTS = 32  # Flask's own: the profile form has 9
 
 AVATAR_SIZE = 300
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
-MAX_AVATAR_PIXELS = 40_000_000
+# Shown at 300x300: more pixels than a phone photo's only cost decoding time and memory.
+MAX_AVATAR_PIXELS = 4096 * 4096
 
 WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: tabs stay open for days
 SESSION_COOKIE_HTTPONLY = True

@@ -1,5 +1,7 @@
 """People: the directory, profiles, direct conversations, avatars, and my own account."""
 
+from functools import partial
+
 from flask import (
     Blueprint,
     abort,
@@ -19,9 +21,10 @@ from chatapp import live, notify, roomlog
 from chatapp.access import user_or_404
 from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
-from chatapp.extensions import db
+from chatapp.extensions import db, throttle
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm
 from chatapp.models import LoginSession, Room, User
+from chatapp.offload import off_the_loop
 from chatapp.responses import redirect_after_post, render
 
 bp = Blueprint("users", __name__, url_prefix="/chat")
@@ -94,6 +97,12 @@ def edit_profile():
     if other is not None and other.id != current_user.id:
         form.username.errors = [NAME_TAKEN]
         return render_profile_form(form)
+    if is_new_avatar(form):
+        wait = throttle.avatar_upload(current_user.id)
+        if wait:
+            form.avatar_file.errors = [f"Too many new avatars. Try again in {wait} s."]
+            body, _ = render_profile_form(form)
+            return body, 429, {"Retry-After": str(wait)}
     try:
         apply_profile(form, current_user)
         db.session.commit()
@@ -109,6 +118,11 @@ def edit_profile():
     return redirect_after_post(url_for("users.edit_profile"))
 
 
+def is_new_avatar(form):
+    """Whether the form brings an image to decode."""
+    return bool(form.avatar_file.data) and not form.drop_avatar.data
+
+
 def apply_profile(form, user):
     """Copy the form onto the user, re-encoding any uploaded avatar."""
     user.rename(form.username.data)
@@ -121,14 +135,16 @@ def apply_profile(form, user):
         user.remove_avatar()
     elif form.avatar_file.data:
         config = current_app.config
-        user.set_avatar(
-            reencode_avatar(
-                form.avatar_file.data.stream,
-                size=config["AVATAR_SIZE"],
-                max_bytes=config["MAX_AVATAR_BYTES"],
-                max_pixels=config["MAX_AVATAR_PIXELS"],
-            )
+        reencode = partial(
+            reencode_avatar,
+            form.avatar_file.data.stream,
+            size=config["AVATAR_SIZE"],
+            max_bytes=config["MAX_AVATAR_BYTES"],
+            max_pixels=config["MAX_AVATAR_PIXELS"],
         )
+        # Decoding takes a large image a fraction of a second: off the loop, so that no
+        # socket waits for it.
+        user.set_avatar(off_the_loop(reencode))
 
 
 @bp.post("/profile/password")

@@ -1,13 +1,24 @@
 """Every input has a size and a cost: pathological values are refused at once, whole."""
 
 import io
+import threading
 import time
 
+import pytest
 from sqlalchemy import event
 
 from chatapp.extensions import db
 from chatapp.forms import MAX_INVITEES
-from tests.support import create_room, form_token, signed_up, stored_user, submit, text
+from tests.live import live_server, upload_avatar
+from tests.support import (
+    at_once,
+    create_room,
+    form_token,
+    signed_up,
+    stored_user,
+    submit,
+    text,
+)
 
 # Quadratic for a backtracking email pattern: 2.75 s of CPU, every socket of the worker stalled.
 DOTS = "a@" + "." * 16_000 + "@"
@@ -106,3 +117,55 @@ def test_invitees_are_loaded_in_one_query_and_named_once(app):
     assert len(user_queries) <= 2
     invited = text(alice.get("/chat/room/kitchen/edit/"))
     assert all(f"Revoke the invitation of {name}" in invited for name in names)
+
+
+def gradient_png(width):
+    """A PNG of width x width pixels that compresses to a few dozen kilobytes."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((width, width)).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_image_of_6300_square_is_refused_before_it_is_decoded(app):
+    alice = signed_up(app, "alice")
+    image = gradient_png(6300)
+    assert len(image) < 200 * 1024
+    response, seconds = timed(
+        lambda: save_profile(alice, avatar_file=(io.BytesIO(image), "big.png"))
+    )
+    assert response.status_code == 422
+    assert "That image has too many pixels." in text(response)
+    assert seconds < 0.2
+    assert app.config["MAX_AVATAR_PIXELS"] <= 4096 * 4096
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, migrated_database):
+    """A live server, as deployed: gunicorn with gevent."""
+    with live_server(tmp_path_factory.mktemp("cost"), migrated_database) as running:
+        yield running
+
+
+def test_decoding_avatars_does_not_hold_up_other_requests(server):
+    image = gradient_png(4096)
+    uploaders = server.people("painter", "painter", "painter", "painter")
+    idle = server.browser()
+    started = threading.Event()
+
+    def page_time():
+        started.wait()
+        time.sleep(0.1)
+        _, seconds = timed(lambda: idle.get("/chat/login/"))
+        return seconds
+
+    def send(browser):
+        started.set()
+        return upload_avatar(browser, image)
+
+    results = at_once(*(lambda b=b: send(b) for b in uploaders), page_time)
+    # Each decode takes about 0.2 s of CPU: on the event loop, four of them would keep
+    # the page waiting for most of a second.
+    assert results[:-1] == [200] * len(uploaders)
+    assert results[-1] < 0.25

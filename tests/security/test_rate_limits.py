@@ -1,12 +1,14 @@
 """Rate limits hold under a burst: guesses, sign-ups and uploads sent at the same instant."""
 
+import io
 import sqlite3
 import urllib.parse
 import urllib.request
 
 import pytest
+from PIL import Image
 
-from tests.live import Browser, live_server, unique
+from tests.live import Browser, live_server, unique, upload_avatar
 from tests.support import CSRF_FIELD, PASSWORD, at_once
 
 BURST = 20
@@ -53,6 +55,16 @@ def test_guesses_sent_at_once_are_each_counted_before_any_is_checked(server):
     assert sorted(statuses) == [401] * 5 + [429] * (BURST - 5)
 
 
+def test_avatar_uploads_sent_at_once_stop_at_the_limit_per_user(server):
+    (painter,) = server.people("painter")
+    image = io.BytesIO()
+    Image.new("RGB", (64, 64), "teal").save(image, "PNG")
+    statuses = at_once(*(lambda: upload_avatar(painter, image.getvalue()) for _ in range(15)))
+    # The shipped limit: 10 new avatars per user and hour.
+    assert sorted(statuses) == [200] * 10 + [429] * 5
+
+
+# Last in the module: it uses up the server's sign-ups.
 def test_sign_ups_sent_at_once_stop_at_the_limit_per_address(server):
     prefix = unique("burst")
     already = accounts(server, "")
