@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from chatapp import broker, cli, database, headers, presence, settings, uploads
+from chatapp import broker, cli, database, headers, incoming, presence, settings
 from chatapp.blueprints import auth, chat, errors, events, invitations, rooms, users
 from chatapp.extensions import (
     csrf,
@@ -34,8 +34,8 @@ def create_app(test_config=None):
     db.init_app(app)
     database.configure_engine(app)
     migrate.init_app(app, db, directory=settings.migrations_dir(app), render_as_batch=True)
-    # Before CSRFProtect, which reads the form: the upload's size cap must be set first.
-    uploads.init_app(app)
+    # Before CSRFProtect, which reads the form: its size cap and checks come first.
+    incoming.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     throttle.init_app(app)

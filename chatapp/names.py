@@ -22,12 +22,12 @@ _NAME_PATTERN = re.compile(r"[\w-]+")
 # Default_Ignorable_Code_Point (DerivedCoreProperties.txt), which includes every bidi
 # control: characters that draw nothing, or reorder what is drawn around them. Some are
 # letters to \w (U+3164 HANGUL FILLER), so "admin" plus one would be another name.
-_DEFAULT_IGNORABLE = (
+DEFAULT_IGNORABLE = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
-_INVISIBLE = re.compile(f"[{_DEFAULT_IGNORABLE}]")
+_INVISIBLE = re.compile(f"[{DEFAULT_IGNORABLE}]")
 # Categories never shown as text: controls, format characters, surrogates, private
 # use, unassigned, and line and paragraph separators.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})

@@ -6,8 +6,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 
 from chatapp.avatars import readable_size
 from chatapp.extensions import db
+from chatapp.incoming import is_upload
 from chatapp.responses import render
-from chatapp.uploads import is_upload
 
 bp = Blueprint("errors", __name__)
 

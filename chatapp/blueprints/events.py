@@ -1,6 +1,7 @@
 """Each user's Server-Sent Events stream: what changed elsewhere, as out-of-band HTML."""
 
 import itertools
+import re
 
 from flask import (
     Blueprint,
@@ -32,6 +33,8 @@ from chatapp.presence import SITE, get_presence
 bp = Blueprint("events", __name__, url_prefix="/chat")
 
 _event_ids = itertools.count(1)
+# What EventSource takes for the end of a line: a lone \r would otherwise start a field.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @bp.get("/events")
@@ -97,7 +100,7 @@ def snapshot(user_id, reconnected):
 
 def event(data, name="update"):
     """One Server-Sent Event with an id; every line of data is prefixed as the format asks."""
-    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    lines = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
     return f"event: {name}\nid: {next(_event_ids)}\n{lines}\n"
 
 

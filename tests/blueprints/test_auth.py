@@ -78,7 +78,7 @@ def test_a_bad_new_password_is_refused_and_no_account_is_made(
     assert users_named(app, "alice") == 0
 
 
-BAD_NAMES = ["", "a" * 65, "../x", "a b", "a\x00b", "a/b"]
+BAD_NAMES = ["", "a" * 65, "../x", "a b", "a\x07b", "a/b"]
 
 
 @pytest.mark.parametrize("username", BAD_NAMES)
