@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -102,6 +103,12 @@ class User(UserMixin, db.Model):
         # The display name is isolated, as <bdi> would, so that right-to-left text in it
         # cannot move the username beside it.
         return f"\u2068{self.display_name}\u2069 (@{self.username})"
+
+    @property
+    def mailto_url(self):
+        """A mailto: link to the email address, which no part of the address can extend."""
+        # "?", "&", "#" and "%" may stand in an address, but would start a query or fragment.
+        return "mailto:" + quote(self.email, safe="@")
 
     @property
     def has_avatar(self):

@@ -3,7 +3,7 @@
 import hashlib
 import io
 import re
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 from flask_login import user_logged_in
@@ -243,6 +243,31 @@ def test_an_invalid_email_is_refused_in_place_and_changes_nothing(app, client, a
     assert "That is not an email address." in page
     alice = stored_user(app, "alice")
     assert (alice.email, alice.display_name) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("email", "link"),
+    [
+        ("a?cc=victim@evil.example", "mailto:a%3Fcc%3Dvictim@evil.example"),
+        ("x&body=click#me@example.org", "mailto:x%26body%3Dclick%23me@example.org"),
+        ("100%@example.org", "mailto:100%25@example.org"),
+    ],
+)
+def test_an_email_with_url_syntax_links_to_that_one_address(app, client, auth, email, link):
+    auth.signup("alice")
+    assert save_profile(client, email=email).status_code == 303
+    page = text(signed_up(app, "bob").get("/chat/users/alice/"))
+    assert f'href="{link}"' in page
+    target = urlsplit(link)
+    assert (target.query, target.fragment, unquote(target.path)) == ("", "", email)
+
+
+@pytest.mark.parametrize("email", ["alice@example.org?subject=hi", "alice@example.org#x"])
+def test_url_syntax_after_the_at_sign_is_refused(app, client, auth, email):
+    auth.signup("alice")
+    response = save_profile(client, email=email)
+    assert response.status_code == 422
+    assert "That is not an email address." in text(response)
 
 
 def test_spaces_around_display_name_and_email_are_dropped(app, client, auth):
