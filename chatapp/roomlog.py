@@ -15,7 +15,7 @@ def log_path(room_name):
     folder = Path(current_app.config["LOG_DIR"])
     path = folder / f"chatroom{room_name}.txt"
     # Room names are checked already; this guards the file system against any slip.
-    if path.parent != folder or "/" in room_name or room_name in ("", ".", ".."):
+    if path.parent != folder or room_name in ("", ".", ".."):
         raise ValueError(f"not a safe room log name: {room_name!r}")
     return path
 

@@ -290,6 +290,18 @@ def test_revoking_an_invitation_takes_it_off_both_lists(app, people, alice):
     assert people["bob"].get("/chat/room/kitchen/").status_code == 404
 
 
+def test_only_a_pending_invitation_into_this_room_can_be_revoked(app, people, alice):
+    create_room(alice, "kitchen", invite="bob")
+    create_room(alice, "pantry", invite="carol")
+    into_pantry = pending_invitation_id(app, "pantry", "carol")
+    into_kitchen = pending_invitation_id(app, "kitchen", "bob")
+    press(people["bob"], f"/chat/invitations/{into_kitchen}/decline")
+    revoke = "/chat/room/kitchen/edit/invitations/{}/revoke"
+    for invitation_id in (into_pantry, into_kitchen, into_pantry + into_kitchen + 1):
+        assert press(alice, revoke.format(invitation_id)).status_code == 404
+    assert stored_room(app, "pantry")["invited"] == ["carol"]
+
+
 def test_a_revoked_invitation_cannot_be_accepted(app, people, alice):
     create_room(alice, "kitchen", invite="bob")
     invitation_id = pending_invitation_id(app, "kitchen", "bob")

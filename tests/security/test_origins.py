@@ -40,6 +40,8 @@ def test_this_site_and_allowed_sites_are_accepted(app, origin):
     [
         "https://chat.example.org.evil.com",
         "https://chat.example.orgx",
+        "https://chat.example.orgX",
+        "https://chat.example.org/X",
         "https://evil.chat.example.org",
         "https://evilchat.example.org",
         "https://chat.example.org:8443",
