@@ -138,6 +138,18 @@ def test_there_are_at_least_fifty_payloads():
     assert len(set(PAYLOADS)) >= 50
 
 
+@pytest.mark.parametrize("payload", SHORT[:12])
+def test_usernames_and_room_names_cannot_carry_markup(server, payload):
+    (person,) = server.people("namer")
+    status, _, page = person.post("/chat/room/", {"name": payload, "visibility": "public"})
+    assert status == 422 and "Only 1 to 64 letters" in page
+    status, _, _ = person.post("/chat/profile/", {"username": payload}, page="/chat/profile/")
+    assert status == 422
+    stranger = server.browser()
+    status, _, _ = stranger.post("/chat/login/", {"username": payload}, page="/chat/login/")
+    assert status == 422
+
+
 def test_display_names_are_inert_in_the_directory(reader, authors):
     reader.page.goto("/chat/users/")
     assert_inert(reader, SHORT)
