@@ -82,7 +82,7 @@ def room_with(visitor, room, owner_name, *member_names):
 def test_signing_up_logging_out_and_logging_in_again_work_without_javascript(visitor):
     page = visitor("alice").page
     expect(page.get_by_role("heading", name="Rooms", exact=True)).to_be_visible()
-    page.get_by_role("button", name="Log out <bdi>alice</bdi>").click()
+    page.get_by_role("button", name="Log out alice").click()
     page.wait_for_url("**/chat/login/")
     log_in(page, "alice")
     expect(page.get_by_text("Hello, alice.")).to_be_visible()
