@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint mutants clean
 
 run: $(VENV)/.requirements
 	$(BIN)/flask --app wsgi db upgrade
@@ -21,6 +21,14 @@ test: $(VENV)/.requirements-dev
 bench: $(VENV)/.requirements-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.login_stall
+
+# Mutation testing of the checks that guard origins, room access, names and room logs,
+# against the tests that cover them (slow; neither make test nor CI runs it).
+MUTANTS := "chatapp.origins.*" "chatapp.access.*" "chatapp.names.*" \
+	"chatapp.roomlog.x_escape_controls*" "chatapp.roomlog.x__escaped*" "chatapp.roomlog.x_log_path*"
+mutants: $(VENV)/.requirements-dev
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
 
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .
@@ -39,4 +47,4 @@ $(VENV)/.requirements-dev: requirements-dev.txt $(VENV)/.requirements
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis mutants

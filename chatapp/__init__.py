@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from chatapp import bookkeeping, cli, database, headers, messaging, roster, settings
+from chatapp import bookkeeping, cli, database, headers, incoming, messaging, roster, settings
 from chatapp.blueprints import api, auth, chat, errors, events, invitations, rooms, users
 from chatapp.connections import websocket
 from chatapp.extensions import (
@@ -13,9 +13,9 @@ from chatapp.extensions import (
     db,
     flood_control,
     login_manager,
-    login_throttle,
     migrate,
     sock,
+    throttle,
 )
 from chatapp.live import broker, presence
 
@@ -37,9 +37,11 @@ def create_app(test_config=None):
     db.init_app(app)
     database.configure_engine(app)
     migrate.init_app(app, db, directory=settings.migrations_dir(app), render_as_batch=True)
+    # Before CSRFProtect, which reads the form: its size cap and checks come first.
+    incoming.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    login_throttle.init_app(app)
+    throttle.init_app(app)
     flood_control.init_app(app)
     api_rate_limit.init_app(app)
     sock.init_app(app)

@@ -23,6 +23,8 @@ def reencode_avatar(stream, *, size, max_bytes, max_pixels):
             # Checked before decoding, so a small file cannot expand into gigabytes.
             if image.width * image.height > max_pixels:
                 raise InvalidAvatar(TOO_MANY_PIXELS)
+            # A JPEG can be decoded at 1/2, 1/4 or 1/8 of its size: no larger than needed.
+            image.draft("RGB", (size, size))
             return _fit_and_encode(image, size)
     except Image.DecompressionBombError:
         raise InvalidAvatar(TOO_MANY_PIXELS) from None

@@ -1,4 +1,7 @@
-"""Engine tuning: SQLite waits for other writers instead of failing."""
+"""Engine tuning: SQLite waits for other writers instead of failing, in a private file."""
+
+import contextlib
+import os
 
 from sqlalchemy import event
 
@@ -12,7 +15,16 @@ def configure_engine(app):
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
+        create_private_file(engine.url.database)
         event.listen(engine, "connect", _tune_sqlite_connection)
+
+
+def create_private_file(path):
+    """Create the database file readable by its owner only; SQLite keeps its journal alike."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _tune_sqlite_connection(dbapi_connection, _record):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from chatapp.flood import FloodControl
 from chatapp.ratelimit import ApiRateLimit
-from chatapp.throttle import LoginThrottle
+from chatapp.throttle import Throttle
 
 
 class Base(DeclarativeBase):
@@ -36,7 +36,7 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
-login_throttle = LoginThrottle()
+throttle = Throttle()
 sock = Sock()
 flood_control = FloodControl()
 api_rate_limit = ApiRateLimit()

@@ -24,11 +24,23 @@ from wtforms.validators import (
 )
 
 from chatapp.models import PRIVATE, PUBLIC
-from chatapp.names import InvalidName, normalise_name
-from chatapp.profiles import MAX_ABOUT_LENGTH, MAX_DISPLAY_NAME_LENGTH, email_problem
+from chatapp.names import (
+    MAX_NAME_LENGTH,
+    InvalidName,
+    has_hidden_characters,
+    name_key,
+    normalise_name,
+)
+from chatapp.profiles import (
+    HIDDEN_CHARACTERS,
+    MAX_ABOUT_LENGTH,
+    MAX_DISPLAY_NAME_LENGTH,
+    email_problem,
+)
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
+MAX_INVITEES = 50
 AVATAR_EXTENSIONS = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"]
 
 
@@ -45,11 +57,22 @@ def valid_name(form, field):
         raise ValidationError(str(error)) from None
 
 
+def visible_text(form, field):
+    """Refuse invisible characters and direction controls, which can disguise a name."""
+    if field.data and has_hidden_characters(field.data):
+        raise StopValidation(HIDDEN_CHARACTERS)
+
+
 def valid_email(form, field):
-    """Check an email address; its length first, so that no pattern runs on a huge one."""
+    """Check an email address; its length first, so that no parser runs on a huge one."""
     problem = email_problem(field.data)
     if problem:
         raise StopValidation(problem)
+
+
+def given_password():
+    """The validators of a password typed to prove who one is."""
+    return [InputRequired(), Length(max=MAX_PASSWORD_LENGTH)]
 
 
 def new_password_fields(label="Password"):
@@ -89,7 +112,7 @@ class PasswordForm(FlaskForm):
     """A known name: prove it is yours."""
 
     username = HiddenField(validators=[valid_name])
-    password = PasswordField("Password", validators=[InputRequired()])
+    password = PasswordField("Password", validators=given_password())
 
 
 class ProfileForm(FlaskForm):
@@ -99,7 +122,7 @@ class ProfileForm(FlaskForm):
     display_name = StringField(
         "Display name",
         filters=[strip],
-        validators=[Optional(), Length(max=MAX_DISPLAY_NAME_LENGTH)],
+        validators=[Optional(), Length(max=MAX_DISPLAY_NAME_LENGTH), visible_text],
     )
     email = StringField("Email", filters=[strip], validators=[Optional(), valid_email])
     about = TextAreaField("About me", validators=[Optional(), Length(max=MAX_ABOUT_LENGTH)])
@@ -121,14 +144,14 @@ class TokenForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     """A new password, given the current one."""
 
-    current_password = PasswordField("Current password", validators=[InputRequired()])
+    current_password = PasswordField("Current password", validators=given_password())
     password, password_confirm = new_password_fields("New password")
 
 
 class DeleteAccountForm(FlaskForm):
     """Deleting the account asks for the password once more."""
 
-    confirm_password = PasswordField("Password", validators=[InputRequired()])
+    confirm_password = PasswordField("Password", validators=given_password())
 
 
 VISIBILITY_CHOICES = [
@@ -151,15 +174,17 @@ class NameListField(StringField):
 
 def valid_names(form, field):
     """Check every name against the naming rule; keep them normalised, once each."""
-    names = []
-    for raw in field.data or []:
+    raw_names = field.data or []
+    if len(raw_names) > MAX_INVITEES:
+        raise StopValidation(f"Invite at most {MAX_INVITEES} people at once.")
+    names = {}
+    for raw in raw_names:
         try:
             name = normalise_name(raw.removeprefix("@"))
         except InvalidName as error:
-            raise ValidationError(f"{raw}: {error}") from None
-        if name not in names:
-            names.append(name)
-    field.data = names
+            raise StopValidation(f"{raw}: {error}") from None
+        names.setdefault(name_key(name), name)
+    field.data = list(names.values())
 
 
 class RoomForm(FlaskForm):
@@ -186,7 +211,10 @@ class InviteForm(FlaskForm):
 class DeleteRoomForm(FlaskForm):
     """Deleting a room asks for its name, typed out."""
 
-    confirm_name = StringField("Type the room's name to confirm", validators=[InputRequired()])
+    confirm_name = StringField(
+        "Type the room's name to confirm",
+        validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)],
+    )
 
 
 class AnnouncementForm(FlaskForm):

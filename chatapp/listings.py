@@ -25,7 +25,7 @@ def my_rooms(user):
         select(Room, member_count())
         .join(Membership)
         .where(Membership.user_id == user.id, ~Room.is_direct)
-        .order_by(Room.last_activity_at.desc(), Room.name_key)
+        .order_by(Room.last_activity_at.desc(), func.lower(Room.name))
     )
     return db.session.execute(query).all()
 
@@ -52,7 +52,7 @@ def other_rooms(user):
     query = select(Room, member_count()).where(~Room.is_direct, ~is_mine.exists())
     if not user.is_admin:
         query = query.where(Room.visibility == PUBLIC)
-    return db.session.execute(query.order_by(Room.name_key)).all()
+    return db.session.execute(query.order_by(func.lower(Room.name))).all()
 
 
 def my_invitations(user):

@@ -57,6 +57,9 @@ def check_body(text):
     body = text.replace("\r\n", "\n").strip()
     if not body:
         raise MessageRefused("Type a message first.")
+    # No database or log needs one, and PostgreSQL cannot store it in text at all.
+    if "\x00" in body:
+        raise MessageRefused("A message may not contain NUL characters. Nothing was sent.")
     limit = current_app.config["MAX_MESSAGE_LENGTH"]
     if len(body) > limit:
         raise MessageRefused(

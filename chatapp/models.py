@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -12,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    delete,
     exists,
     false,
     func,
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from chatapp.extensions import db
-from chatapp.names import name_key, normalise_name
+from chatapp.names import lookup_key, name_key, normalise_name
 from chatapp.offload import off_the_loop
 
 PRIVATE, PUBLIC = "private", "public"
@@ -42,6 +44,15 @@ MAX_TOKEN_LENGTH = 128
 def utcnow():
     """Return the current time in UTC, without tzinfo, as the database stores it."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def shown_name(display_name, username):
+    """The display name with the @username beside it, or the username alone."""
+    if not display_name:
+        return username
+    # The display name is isolated, as <bdi> would, so that right-to-left text in it
+    # cannot move the username beside it.
+    return f"\u2068{display_name}\u2069 (@{username})"
 
 
 def new_session_nonce():
@@ -78,8 +89,18 @@ class User(UserMixin, db.Model):
 
     @classmethod
     def find(cls, username):
-        """Return the user with this name in any letter case, or None."""
-        return db.session.scalar(select(cls).where(cls.username_key == name_key(username)))
+        """Return the user whose name looks like this one (in any letter case), or None."""
+        key = lookup_key(username)
+        if key is None:
+            return None
+        return db.session.scalar(select(cls).where(cls.username_key == key))
+
+    @classmethod
+    def find_all(cls, usernames):
+        """The users with these names, by the key of each name, from one query."""
+        keys = {key for key in map(lookup_key, usernames) if key is not None}
+        users = db.session.scalars(select(cls).where(cls.username_key.in_(keys))) if keys else []
+        return {user.username_key: user for user in users}
 
     @classmethod
     def register(cls, username, password):
@@ -92,8 +113,14 @@ class User(UserMixin, db.Model):
 
     @property
     def shown_name(self):
-        """The name to show: the display name when set, else the username."""
-        return self.display_name or self.username
+        """The name to show: the display name with the @username beside it, or the username."""
+        return shown_name(self.display_name, self.username)
+
+    @property
+    def mailto_url(self):
+        """A mailto: link to the email address, which no part of the address can extend."""
+        # "?", "&", "#" and "%" may stand in an address, but would start a query or fragment.
+        return "mailto:" + quote(self.email, safe="@")
 
     @property
     def has_avatar(self):
@@ -131,6 +158,60 @@ class User(UserMixin, db.Model):
     def promote_to_admin(self):
         """Let this user do on every room what its owner can."""
         self.is_admin = True
+
+
+class LoginSession(db.Model):
+    """One login of a user in one browser: the session cookie is valid only while it exists."""
+
+    __tablename__ = "login_sessions"
+
+    # How often last_seen_at is written: a request is not worth a write to the database.
+    TOUCH_EVERY = timedelta(minutes=5)
+    MAX_USER_AGENT = 256
+
+    # The session's "sid", also kept in the signed cookie.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(MAX_USER_AGENT), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+    @classmethod
+    def start(cls, session_id, user, user_agent, address):
+        """Record a new login session of the user and add it to the db session."""
+        login = cls(
+            id=session_id,
+            user_id=user.id,
+            user_agent=(user_agent or "")[: cls.MAX_USER_AGENT],
+            address=(address or "")[:64],
+        )
+        db.session.add(login)
+        return login
+
+    @classmethod
+    def of(cls, user_id):
+        """The user's login sessions, the one seen last first."""
+        query = select(cls).where(cls.user_id == user_id).order_by(cls.last_seen_at.desc())
+        return db.session.scalars(query).all()
+
+    @classmethod
+    def end(cls, user_id, session_id):
+        """End one of the user's sessions; whether there was one to end."""
+        ended = db.session.execute(delete(cls).where(cls.user_id == user_id, cls.id == session_id))
+        return ended.rowcount > 0
+
+    @classmethod
+    def end_all_but(cls, user_id, keep_session_id):
+        """End every session of the user except one (None: every one)."""
+        db.session.execute(delete(cls).where(cls.user_id == user_id, cls.id != keep_session_id))
+
+    def touch_statement(self):
+        """The UPDATE that marks this session seen now, or None when it was seen lately."""
+        now = utcnow()
+        if now - self.last_seen_at < self.TOUCH_EVERY:
+            return None
+        return update(LoginSession).where(LoginSession.id == self.id).values(last_seen_at=now)
 
 
 class RoomRefusal(Exception):
@@ -172,12 +253,16 @@ class Room(db.Model):
         return f"<Room {self.name}>"
 
     @classmethod
-    def create(cls, name, owner, visibility=PRIVATE):
-        """Add a new room with its owner as the first member to the session."""
+    def create(cls, name, owner, visibility=PRIVATE, invitees=()):
+        """Add a new room with its owner as the first member, and invitations, to the session."""
+        if any(invitee.id == owner.id for invitee in invitees):
+            raise RoomRefusal("You cannot invite yourself.", 422)
         room = cls(visibility=visibility)
         room.rename(name)
         db.session.add(room)
         room.memberships.append(Membership(user=owner, role=OWNER))
+        # A new room has no members or invitations to check against: no query per invitee.
+        db.session.add_all(Invitation(room=room, invitee=i, inviter=owner) for i in invitees)
         return room
 
     @classmethod
@@ -220,8 +305,12 @@ class Room(db.Model):
 
     @classmethod
     def named(cls, name):
-        """Narrow a query of rooms to the one with this name in any letter case."""
-        return cls.name_key == name_key(name)
+        """Narrow a query of rooms to the one whose name looks like this (any letter case)."""
+        if name.startswith("@"):
+            # A direct conversation's name is made by us, and is its own key.
+            return cls.name_key == name
+        key = lookup_key(name)
+        return false() if key is None else cls.name_key == key
 
     @classmethod
     def direct_between(cls, one, other):

@@ -1,6 +1,11 @@
-"""Requests to the JSON API per token (or per address without one), in memory or Redis."""
+"""Rate limits in one notation ("10/10s", "5/5m", "100/h" or "off"), kept by `limits`.
+
+Counts live in memory, or in Redis when REDIS_URL is set, so that every process of a
+site shares them.
+"""
 
 import math
+import re
 import time
 from typing import NamedTuple
 
@@ -8,6 +13,32 @@ import limits
 from flask import current_app
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(s|m|h)\s*")
+_UNITS = {"s": "second", "m": "minute", "h": "hour"}
+
+
+def parse_rate(text, setting="a rate limit"):
+    """Read "10/10s" (ten per ten seconds) as a rate limit; "off" means None."""
+    if str(text).strip().lower() == "off":
+        return None
+    match = _RATE.fullmatch(str(text))
+    if match is None:
+        examples = '"10/10s", "5/5m" or "100/h"'
+        raise ValueError(f'{setting} must look like {examples}, or be "off", not {text!r}')
+    count, length, unit = match.groups()
+    return limits.parse(f"{count} per {length or 1} {_UNITS[unit]}")
+
+
+def storage_for(app):
+    """Where counts are kept: the app's Redis when configured, else this process's memory."""
+    return storage_from_string(app.config["REDIS_URL"] or "memory://")
+
+
+def seconds_until_reset(limiter, item, *identifiers):
+    """Whole seconds until a limit that was reached lets the next one through; at least 1."""
+    reset_time = limiter.get_window_stats(item, *identifiers).reset_time
+    return max(1, math.ceil(reset_time - time.time()))
 
 
 class Quota(NamedTuple):
@@ -36,15 +67,15 @@ class ApiRateLimit:
 
     def init_app(self, app):
         """Bind to the app's storage (Redis when configured) and limit."""
-        storage = storage_from_string(app.config["REDIS_URL"] or "memory://")
-        app.extensions["api_rate_limit"] = (
-            MovingWindowRateLimiter(storage),
-            limits.parse(app.config["API_RATE_LIMIT"]),
-        )
+        item = parse_rate(app.config["API_RATE_LIMIT"], "API_RATE_LIMIT")
+        limiter = MovingWindowRateLimiter(storage_for(app)) if item is not None else None
+        app.extensions["api_rate_limit"] = (limiter, item)
 
     def hit(self, caller):
         """Count one request of the caller ("token:12", "address:127.0.0.1")."""
         limiter, item = current_app.extensions["api_rate_limit"]
+        if limiter is None:
+            return Quota(True, 0, 0, 0)
         allowed = limiter.hit(item, "api", caller)
         stats = limiter.get_window_stats(item, "api", caller)
         return Quota(allowed, item.amount, stats.remaining, math.ceil(stats.reset_time))

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import current_app
 
 from chatapp.models import utcnow
+from chatapp.names import DEFAULT_IGNORABLE
 
 
 def log_path(room_name):
@@ -14,7 +15,7 @@ def log_path(room_name):
     folder = Path(current_app.config["LOG_DIR"])
     path = folder / f"chatroom{room_name}.txt"
     # Room names are checked already; this guards the file system against any slip.
-    if path.parent != folder or "/" in room_name or room_name in ("", ".", ".."):
+    if path.parent != folder or room_name in ("", ".", ".."):
         raise ValueError(f"not a safe room log name: {room_name!r}")
     return path
 
@@ -30,27 +31,30 @@ def log_line(message):
 
 
 def escape_controls(text):
-    """Escape backslashes and every control or line-breaking character, so text is one line."""
+    """Escape backslashes, controls, line breaks and invisible or reordering characters."""
     return _CONTROL.sub(_escaped, text)
 
 
-# Backslash, the C0 and C1 control characters (Unicode's Cc), and U+2028 and U+2029,
-# which some readers break lines on.
-_CONTROL = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Backslash, the C0 and C1 control characters (Unicode's Cc), U+2028 and U+2029, which
+# some readers break lines on, and the default-ignorable characters: zero-width ones and
+# every bidi control, which would hide or reorder what a reader of the log sees.
+_CONTROL = re.compile(f"[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029{DEFAULT_IGNORABLE}]")
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escaped(match):
     """The escaped form of one matched character."""
     char = match.group()
-    return _NAMED.get(char) or f"\\u{ord(char):04x}"
+    if char in _NAMED:
+        return _NAMED[char]
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
 
 
 def append_messages(room_name, messages):
     """Add saved messages to their room's log, in the order given."""
     lines = "".join(log_line(message) for message in messages).encode("utf-8")
     # One write() on an O_APPEND file, so lines from several processes never interleave.
-    fd = os.open(log_path(room_name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(log_path(room_name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, lines)
     finally:

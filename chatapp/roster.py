@@ -14,7 +14,7 @@ from chatapp import notify
 from chatapp.extensions import db
 from chatapp.live.broker import Frame, get_broker, room_channel
 from chatapp.live.presence import SITE, get_presence
-from chatapp.models import User
+from chatapp.models import User, shown_name
 
 
 class Card(NamedTuple):
@@ -27,8 +27,8 @@ class Card(NamedTuple):
 
     @property
     def shown_name(self):
-        """The display name when set, else the username."""
-        return self.display_name or self.username
+        """The display name with the @username beside it, or the username."""
+        return shown_name(self.display_name, self.username)
 
     @property
     def has_avatar(self):

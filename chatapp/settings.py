@@ -9,18 +9,21 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 SECRET_KEY_FILE = "secret_key"
 FORM_OVERHEAD_BYTES = 64 * 1024  # the fields and multipart framing around an avatar
+PRIVATE_FOLDER = 0o700
 
 
 def resolve(app):
     """Fill in what the configuration leaves to be derived, and create the folders."""
-    os.makedirs(app.instance_path, exist_ok=True)
+    # Folders only their owner may enter: they hold the database, the key and the logs.
+    os.makedirs(app.instance_path, mode=PRIVATE_FOLDER, exist_ok=True)
     config = app.config
     config["SECRET_KEY"] = config.get("SECRET_KEY") or load_or_create_secret_key(app.instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     config["LOG_DIR"] = os.path.join(project_root(app), config["LOG_DIR"])
     config["ALLOWED_ORIGINS"] = origin_list(config["ALLOWED_ORIGINS"])
-    config["MAX_CONTENT_LENGTH"] = config["MAX_AVATAR_BYTES"] + FORM_OVERHEAD_BYTES
-    os.makedirs(config["LOG_DIR"], exist_ok=True)
+    config["MAX_CONTENT_LENGTH"] = config["MAX_FORM_BYTES"]
+    config["MAX_UPLOAD_BYTES"] = config["MAX_AVATAR_BYTES"] + FORM_OVERHEAD_BYTES
+    os.makedirs(config["LOG_DIR"], mode=PRIVATE_FOLDER, exist_ok=True)
     app.session_interface = HttpsAwareSessionInterface()
     if config["PROXY_COUNT"]:
         count = int(config["PROXY_COUNT"])

@@ -6,11 +6,23 @@ from functools import partial
 
 import flask_migrate
 import pytest
+from playwright.sync_api import sync_playwright
 from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
+from tests.services import unavailable
 from tests.support import AuthActions
+
+CHROMIUM = "/usr/bin/chromium"
+# This machine has no network beyond loopback: keep chromium from reaching out.
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def make_test_config(tmp_path, database_path):
@@ -103,3 +115,14 @@ def runner(app):
 def auth(client):
     """Account actions for the default client."""
     return AuthActions(client)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless chromium for the whole run: the browser tests' and the security suite's."""
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"Debian's chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -408,3 +408,23 @@ class RoomSocket:
         """Close from the client side."""
         with contextlib.suppress(simple_websocket.ConnectionClosed):
             self.client.close()
+
+
+def upload_avatar(browser, image, filename="me.png"):
+    """Send the profile form with an avatar as a browser does; the status it ended on."""
+    _, _, page = browser.get("/chat/profile/")
+    fields = {"csrf_token": CSRF_FIELD.search(page).group(1), "username": browser.username}
+    boundary = "----chatapp-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="avatar_file";'
+        f' filename="{filename}"\r\nContent-Type: image/png\r\n\r\n'
+    )
+    body = "".join(parts).encode() + head.encode() + image + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(browser.base_url + "/chat/profile/", body)
+    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    status, _, _ = browser._open(request)
+    return status

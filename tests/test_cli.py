@@ -22,7 +22,7 @@ def test_create_admin_makes_an_admin_who_can_log_in(app, client, runner):
     assert "Created admin: root" in result.output
     assert stored_user(app, "root").is_admin
     assert AuthActions(client).login("root", ADMIN_PASSWORD).status_code == 303
-    assert "@root · admin" in client.get("/chat/users/root/").get_data(as_text=True)
+    assert "@<bdi>root</bdi> · admin" in client.get("/chat/users/root/").get_data(as_text=True)
 
 
 def test_create_admin_asks_for_the_password_twice_when_not_given(app, client, runner):

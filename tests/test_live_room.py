@@ -312,8 +312,20 @@ def test_a_client_without_resume_gets_messages_from_when_it_connected(server):
         ('{"body": 42}', "That was not understood."),
         ('{"body": "   \\n  "}', "Type a message first."),
         ('{"body": "' + "x" * 201 + '"}', "the limit is 200"),
+        ('{"body": "a\\u0000b"}', "may not contain NUL characters"),
+        ('{"type": "resume", "after": "0"}', "That was not understood."),
+        ('{"type": "read", "id": true}', "That was not understood."),
     ],
-    ids=["not-json", "not-an-object", "body-not-text", "blank", "too-long"],
+    ids=[
+        "not-json",
+        "not-an-object",
+        "body-not-text",
+        "blank",
+        "too-long",
+        "nul",
+        "resume",
+        "read",
+    ],
 )
 def test_a_bad_frame_gets_a_clear_answer_and_saves_nothing(server, frame, message):
     (alice,) = server.people("alice")

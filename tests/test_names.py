@@ -2,7 +2,7 @@
 
 import pytest
 
-from chatapp.names import InvalidName, name_key, normalise_name
+from chatapp.names import MAX_NAME_LENGTH, InvalidName, _from_hex, name_key, normalise_name
 
 BAD_NAMES = {
     "empty": "",
@@ -44,3 +44,25 @@ def test_surrounding_whitespace_is_dropped():
 )
 def test_names_differing_only_in_case_share_a_key(a, b):
     assert name_key(normalise_name(a)) == name_key(normalise_name(b))
+
+
+def test_a_name_padded_with_spaces_is_read_up_to_four_times_the_longest_name():
+    longest = 4 * MAX_NAME_LENGTH
+    assert normalise_name("alice" + " " * (longest - 5)) == "alice"
+    with pytest.raises(InvalidName, match="too long"):
+        normalise_name("alice" + " " * (longest - 4))
+
+
+def test_confusables_fields_are_read_as_hexadecimal_code_points():
+    assert _from_hex("0061") == "a"
+    assert _from_hex(" 0072 006E ") == "rn"
+    assert _from_hex("1D41A") == "\U0001d41a"
+
+
+def test_a_name_whose_key_would_not_fit_its_column_is_too_long():
+    # U+FDFA is one letter that NFKC writes as 18: a short name with a long key.
+    ligature = "\ufdfa"
+    fits = ligature * 14 + "aaaa"
+    assert len(name_key(normalise_name(fits))) == 256
+    with pytest.raises(InvalidName, match="too long"):
+        normalise_name(fits + "a")

@@ -71,7 +71,7 @@ def test_sign_up_and_log_in_on_postgresql(pg_app):
     assert auth.signup("Мария").status_code == 303
     auth.logout()
     assert auth.login("МАРИЯ").status_code == 303
-    assert "Hello, Мария" in client.get("/chat/room/").get_data(as_text=True)
+    assert "Hello, <bdi>Мария</bdi>" in client.get("/chat/room/").get_data(as_text=True)
     with pg_app.app_context():
         assert User.find("мария").check_password(PASSWORD)
 
@@ -117,3 +117,28 @@ def test_messages_unread_counts_and_receipts_on_postgresql(pg_app):
         assert reading.total_unread(bob_user.id) == 1
         receipts = reading.receipts(room.id, [newest - 2, newest - 1, newest])
         assert receipts == {newest - 2: 1, newest - 1: 1, newest: 0}
+
+
+NUL_FORMS = {
+    "login": ("/chat/login/", "/chat/login/", {"username": "ali\x00ce"}),
+    "profile": ("/chat/profile/", "/chat/profile/", {"username": "alice", "about": "a\x00b"}),
+    "new room": ("/chat/room/", "/chat/room/", {"name": "kitchen", "invite": "bob\x00"}),
+    "message": ("/chat/room/kitchen/", "/chat/room/kitchen/messages", {"body": "hi\x00"}),
+    "invite": ("/chat/room/kitchen/edit/", "/chat/room/kitchen/edit/invite", {"username": "\x00"}),
+}
+
+
+@pytest.mark.parametrize(("page", "action", "data"), NUL_FORMS.values(), ids=NUL_FORMS.keys())
+def test_a_nul_in_any_form_field_is_refused_clearly_on_postgresql(pg_app, page, action, data):
+    alice = signed_up(pg_app, "alice")
+    create_room(alice, "kitchen")
+    client = alice if page != "/chat/login/" else pg_app.test_client()
+    response = submit(client, page, data, action=action)
+    assert response.status_code == 400
+    assert "Form fields may not contain NUL characters. Nothing was changed." in response.get_data(
+        as_text=True
+    )
+    with pg_app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(Room.id))) == 1
+        assert User.find("alice").about == ""

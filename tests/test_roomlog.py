@@ -68,8 +68,23 @@ def a_message(body, author="alice", recipient=None, personal=False):
             "2026-11-22 20:11:20 alice: "
             "a\\nb\\r\\nc\\td\\\\n\\u0000\\u001b[31m\\u2028e\\u0085f Кухня\n",
         ),
+        (
+            a_message(
+                "\u202eevil\u202c \u2066x\u2069 \u200eab\u200f \u061c z\u200bw\u200c\u200d"
+                "\u2060\ufeff\u00ad \U000e0041"
+            ),
+            "2026-11-22 20:11:20 alice: \\u202eevil\\u202c \\u2066x\\u2069 \\u200eab\\u200f"
+            " \\u061c z\\u200bw\\u200c\\u200d\\u2060\\ufeff\\u00ad \\U000e0041\n",
+        ),
     ],
-    ids=["plain", "personal", "deleted-author", "deleted-recipient", "controls"],
+    ids=["plain", "personal", "deleted-author", "deleted-recipient", "controls", "invisible"],
 )
 def test_a_message_is_one_log_line(message, line):
     assert roomlog.log_line(message) == line
+
+
+def test_a_room_log_is_readable_by_its_owner_only(app, logs):
+    message = a_message("hello")
+    with app.app_context():
+        roomlog.append_messages("kitchen", [message])
+    assert (logs / "chatroomkitchen.txt").stat().st_mode & 0o777 == 0o600

@@ -90,4 +90,4 @@ def test_a_browser_signs_up_through_the_real_server(make_run):
     }
     with browser.open(f"{base_url}/chat/login/", urllib.parse.urlencode(form).encode()) as lobby:
         assert lobby.url == f"{base_url}/chat/room/"
-        assert "Hello, Мария" in lobby.read().decode()
+        assert "Hello, <bdi>Мария</bdi>" in lobby.read().decode()

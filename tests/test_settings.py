@@ -99,7 +99,12 @@ def test_a_relative_log_folder_is_relative_to_the_project(instance):
     assert app.config["LOG_DIR"] == os.path.join(os.path.dirname(app.root_path), "logs")
 
 
-def test_the_request_size_cap_follows_the_avatar_cap(instance, monkeypatch):
+def test_the_upload_size_cap_follows_the_avatar_cap(instance, monkeypatch):
     monkeypatch.setenv("CHATAPP_MAX_AVATAR_BYTES", "1048576")
     config = create_app().config
-    assert 1048576 < config["MAX_CONTENT_LENGTH"] <= 1048576 + 64 * 1024
+    assert 1048576 < config["MAX_UPLOAD_BYTES"] <= 1048576 + 64 * 1024
+
+
+def test_requests_without_a_file_are_capped_at_the_form_size(instance, monkeypatch):
+    monkeypatch.setenv("CHATAPP_MAX_FORM_BYTES", "65536")
+    assert create_app().config["MAX_CONTENT_LENGTH"] == 65536

@@ -5,12 +5,13 @@ from typing import NamedTuple
 
 from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from chatapp.connections import closing
-from chatapp.extensions import db, login_manager, login_throttle
+from chatapp.extensions import db, login_manager, throttle
 from chatapp.forms import PasswordForm, SetPasswordForm, UsernameForm
-from chatapp.models import User
+from chatapp.models import LoginSession, User
 from chatapp.names import name_key
 from chatapp.responses import local_url_or, redirect_after_post, render
 
@@ -21,14 +22,29 @@ NAME_TAKEN = "That name was just taken. Choose another, or log in with it."
 
 @login_manager.user_loader
 def load_user(session_user_id):
-    """Find the user a session names, unless their sessions were ended since."""
+    """Find the user a session names, while its login session has not been ended."""
     user_id, _, nonce = session_user_id.partition(":")
-    if not user_id.isdigit():
+    session_id = session.get("sid")
+    if not user_id.isdigit() or not isinstance(session_id, str):
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not hmac.compare_digest(user.session_nonce, nonce):
+    row = db.session.execute(
+        select(User, LoginSession)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == int(user_id), LoginSession.id == session_id)
+    ).first()
+    if row is None or not hmac.compare_digest(row.User.session_nonce, nonce):
         return None
-    return user
+    mark_seen(row.LoginSession)
+    return row.User
+
+
+def mark_seen(login):
+    """Note when a session was last used, at most every few minutes."""
+    statement = login.touch_statement()
+    if statement is not None:
+        # Its own transaction: the request's session must not be committed from here.
+        with db.engine.begin() as connection:
+            connection.execute(statement)
 
 
 @bp.route("/login/", methods=("GET", "POST"))
@@ -61,6 +77,10 @@ def register():
     form = SetPasswordForm()
     if not form.validate_on_submit():
         return render_login(form, "new", 422)
+    wait = throttle.signup_attempt(request.remote_addr)
+    if wait:
+        form.password.errors = [f"Too many sign-ups from your address. Try again in {wait} s."]
+        return Refusal("", 429, wait).answer(render_login(form, "new"))
     if User.find(form.username.data) is not None:
         return name_taken(form.username.data)
     user = User.register(form.username.data, form.password.data)
@@ -110,13 +130,14 @@ class Refusal(NamedTuple):
 def password_refusal(username_key, user, password):
     """Refuse a wrong password, or any once too many have failed; None if it is right."""
     address = request.remote_addr
-    wait = login_throttle.retry_after(username_key, address)
+    # Counted before checking: the check yields to other requests, and guesses sent at
+    # once must each be counted before any of them is let through.
+    wait = throttle.login_attempt(username_key, address)
     if wait:
         return Refusal(f"Too many failed attempts. Try again in {wait} s.", 429, wait)
     if user is None or not user.check_password(password):
-        login_throttle.record_failure(username_key, address)
         return Refusal("Wrong password.", 401)
-    login_throttle.forget_failures(username_key)
+    throttle.login_succeeded(username_key, address)
     return None
 
 
@@ -128,11 +149,19 @@ def log_in(user):
 
 def start_session(user, session_id=None):
     """Start a fresh session for the user, under a new id unless one is given."""
-    # A new session at login: nothing planted in the old one carries over.
+    # A new session at login: nothing planted in the old one carries over, its id neither.
     session.clear()
     login_user(user)
     session.permanent = True
-    session["sid"] = session_id or closing.new_session_id()
+    session["sid"] = session_id or record_login(user)
+
+
+def record_login(user):
+    """Record a new login session of the user on the server; return its id."""
+    session_id = closing.new_session_id()
+    LoginSession.start(session_id, user, request.user_agent.string, request.remote_addr)
+    db.session.commit()
+    return session_id
 
 
 def render_login(form, step, status=200):
@@ -145,6 +174,8 @@ def render_login(form, step, status=200):
 def logout():
     """End the session and close its sockets."""
     user_id, session_id = current_user.id, session.get("sid")
+    LoginSession.end(user_id, session_id)
+    db.session.commit()
     logout_user()
     session.clear()
     closing.close_session_sockets(user_id, session_id)

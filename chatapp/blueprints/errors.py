@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 from chatapp.apierrors import error_response, is_api_request
 from chatapp.avatars import readable_size
 from chatapp.extensions import db
+from chatapp.incoming import is_upload
 from chatapp.responses import render
 
 bp = Blueprint("errors", __name__)
@@ -31,9 +32,12 @@ def csrf_error(error):
 
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(error):
-    """Say how big an upload may be; the only uploads are avatars."""
-    limit = readable_size(current_app.config["MAX_AVATAR_BYTES"])
-    message = f"That upload is too large: images of up to {limit} are accepted."
+    """Say how big an upload may be (the only uploads are avatars), or that a form is too big."""
+    if is_upload():
+        limit = readable_size(current_app.config["MAX_AVATAR_BYTES"])
+        message = f"That upload is too large: images of up to {limit} are accepted."
+    else:
+        message = "That form is far larger than any of ours accepts."
     return render_error(error, f"{message} Nothing was changed.")
 
 

@@ -49,11 +49,8 @@ def create():
         return render_lobby(form, 422)
     if Room.find(form.name.data) is not None:
         return name_taken(form)
-    room = Room.create(form.name.data, current_user, form.visibility.data)
     try:
-        db.session.flush()
-        for invitee in invitees:
-            room.invite(invitee, current_user)
+        room = Room.create(form.name.data, current_user, form.visibility.data, invitees)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -67,10 +64,10 @@ def create():
 
 
 def find_users(usernames):
-    """The users with these names, and the names nobody has."""
-    found = {name: User.find(name) for name in usernames}
-    unknown = [name for name, user in found.items() if user is None]
-    return [user for user in found.values() if user is not None], unknown
+    """The users with these names, and the names nobody has, from one query."""
+    found = User.find_all(usernames)
+    unknown = [name for name in usernames if name_key(name) not in found]
+    return list(found.values()), unknown
 
 
 def name_taken(form):

@@ -1,6 +1,17 @@
 """People: the directory, profiles, direct conversations, avatars, and my own account."""
 
-from flask import Blueprint, abort, current_app, flash, render_template, session, url_for
+from functools import partial
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,9 +23,10 @@ from chatapp.avatars import InvalidAvatar, reencode_avatar
 from chatapp.blueprints.auth import password_refusal, start_session
 from chatapp.connections import closing
 from chatapp.conversations import open_conversation
-from chatapp.extensions import db
+from chatapp.extensions import db, throttle
 from chatapp.forms import ChangePasswordForm, DeleteAccountForm, ProfileForm, TokenForm
-from chatapp.models import ApiToken, Room, User
+from chatapp.models import ApiToken, LoginSession, Room, User
+from chatapp.offload import off_the_loop
 from chatapp.responses import redirect_after_post, render
 
 bp = Blueprint("users", __name__, url_prefix="/chat")
@@ -31,7 +43,7 @@ def require_login():
 @bp.get("/users/")
 def directory():
     """Everyone, by name."""
-    users = db.session.scalars(select(User).order_by(User.username_key))
+    users = sorted(db.session.scalars(select(User)), key=lambda user: user.username.casefold())
     return render_template("users/directory.html", users=users)
 
 
@@ -72,6 +84,12 @@ def edit_profile():
     if other is not None and other.id != current_user.id:
         form.username.errors = [NAME_TAKEN]
         return render_profile_form(form)
+    if is_new_avatar(form):
+        wait = throttle.avatar_upload(current_user.id)
+        if wait:
+            form.avatar_file.errors = [f"Too many new avatars. Try again in {wait} s."]
+            body, _ = render_profile_form(form)
+            return body, 429, {"Retry-After": str(wait)}
     try:
         apply_profile(form, current_user)
         db.session.commit()
@@ -88,6 +106,11 @@ def edit_profile():
     return redirect_after_post(url_for("users.edit_profile"))
 
 
+def is_new_avatar(form):
+    """Whether the form brings an image to decode."""
+    return bool(form.avatar_file.data) and not form.drop_avatar.data
+
+
 def apply_profile(form, user):
     """Copy the form onto the user, re-encoding any uploaded avatar."""
     user.rename(form.username.data)
@@ -100,14 +123,16 @@ def apply_profile(form, user):
         user.remove_avatar()
     elif form.avatar_file.data:
         config = current_app.config
-        user.set_avatar(
-            reencode_avatar(
-                form.avatar_file.data.stream,
-                size=config["AVATAR_SIZE"],
-                max_bytes=config["MAX_AVATAR_BYTES"],
-                max_pixels=config["MAX_AVATAR_PIXELS"],
-            )
+        reencode = partial(
+            reencode_avatar,
+            form.avatar_file.data.stream,
+            size=config["AVATAR_SIZE"],
+            max_bytes=config["MAX_AVATAR_BYTES"],
+            max_pixels=config["MAX_AVATAR_PIXELS"],
         )
+        # Decoding takes a large image a fraction of a second: off the loop, so that no
+        # socket waits for it.
+        user.set_avatar(off_the_loop(reencode))
 
 
 @bp.post("/profile/tokens")
@@ -146,11 +171,12 @@ def change_password():
     if refusal:
         form.current_password.errors = [refusal.message]
         return refusal.answer(render_password_form(form))
+    session_id = session.get("sid")
     current_user.set_password(form.password.data)
+    LoginSession.end_all_but(current_user.id, session_id)
     db.session.commit()
     # The new nonce ended every session, this one included: start it again. The real
     # object, not the current_user proxy, or current_user would end up pointing at itself.
-    session_id = session.get("sid")
     start_session(current_user._get_current_object(), session_id)
     closing.close_other_sessions(current_user.id, session_id, "Your password was changed.")
     flash("Password changed. Your other sessions were logged out.")
@@ -178,6 +204,38 @@ def delete_account():
         roomchanges.deleted(room_id, room_name, [user_id], was_public, user_id)
     closing.close_user_sockets(user_id, "This account was deleted.")
     flash("Your account was deleted.")
+    return redirect_after_post(url_for("auth.login"))
+
+
+@bp.post("/profile/sessions/end")
+def end_session():
+    """Log out one of my sessions, in whichever browser it is."""
+    session_id = request.form.get("session_id", "")
+    if not LoginSession.end(current_user.id, session_id):
+        abort(404, "That session has ended already.")
+    db.session.commit()
+    closing.close_session_sockets(current_user.id, session_id)
+    if session_id == session.get("sid"):
+        return logged_out("You logged out.")
+    flash("That session was logged out.")
+    return redirect_after_post(url_for("users.edit_profile"))
+
+
+@bp.post("/profile/sessions/end-all")
+def end_all_sessions():
+    """Log out everywhere, this browser included."""
+    user_id = current_user.id
+    LoginSession.end_all_but(user_id, None)
+    db.session.commit()
+    closing.close_user_sockets(user_id, "You logged out everywhere.")
+    return logged_out("You logged out everywhere.")
+
+
+def logged_out(message):
+    """Forget this browser's login and send it to the login page, saying why."""
+    logout_user()
+    session.clear()
+    flash(message)
     return redirect_after_post(url_for("auth.login"))
 
 
@@ -223,5 +281,12 @@ def render_profile_page(fragment, form, **context):
     context.setdefault("delete_form", DeleteAccountForm(formdata=None))
     context.setdefault("token_form", TokenForm(formdata=None))
     status = 422 if form.errors else 200
-    tokens = ApiToken.of(current_user)
-    return render("users/profile_edit.html", fragment, status, tokens=tokens, **context)
+    return render(
+        "users/profile_edit.html",
+        fragment,
+        status,
+        tokens=ApiToken.of(current_user),
+        sessions=LoginSession.of(current_user.id),
+        this_session=session.get("sid"),
+        **context,
+    )

@@ -8,6 +8,7 @@ browser leaves.
 
 import functools
 import itertools
+import re
 
 from flask import copy_current_request_context, current_app, render_template
 
@@ -26,6 +27,8 @@ from chatapp.live.broker import (
 from chatapp.live.presence import SITE, get_presence
 
 _event_ids = itertools.count(1)
+# What EventSource takes for the end of a line: a lone \r would otherwise start a field.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class EventStream:
@@ -91,7 +94,7 @@ def snapshot(user_id, reconnected):
 
 def event(data, name="update"):
     """One Server-Sent Event with an id; every line of data is prefixed as the format asks."""
-    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    lines = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
     return f"event: {name}\nid: {next(_event_ids)}\n{lines}\n"
 
 

@@ -119,7 +119,7 @@ def test_the_pages_keep_their_html_errors(client):
 
 
 def test_every_answer_carries_the_rate_limit_and_beyond_it_429(make_app):
-    app = make_app(API_RATE_LIMIT="3 per minute")
+    app = make_app(API_RATE_LIMIT="3/m")
     alice = program(app, "alice")  # sign-up and token: two requests from the address
     answers = [alice.get("/me") for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
@@ -136,7 +136,7 @@ def test_every_answer_carries_the_rate_limit_and_beyond_it_429(make_app):
 
 
 def test_a_refused_message_over_the_rate_limit_is_not_sent(make_app):
-    app = make_app(API_RATE_LIMIT="3 per minute")
+    app = make_app(API_RATE_LIMIT="3/m")
     alice = program(app, "alice")
     for _ in range(2):
         alice.get("/me")
@@ -144,3 +144,13 @@ def test_a_refused_message_over_the_rate_limit_is_not_sent(make_app):
     assert alice.post("/rooms/kitchen/messages", {"body": "hi"}).status_code == 429
     with app.app_context():
         assert db.session.execute(db.text("SELECT count(*) FROM messages")).scalar() == 0
+
+
+def test_a_nul_in_any_text_is_refused_and_changes_nothing(app):
+    alice = program(app, "alice")
+    alice.post("/rooms", {"name": "kitchen"})
+    before = state(app)
+    response = alice.post("/rooms/kitchen/messages", {"body": "a\x00b"})
+    assert response.status_code == 400
+    assert "NUL" in error_of(response)[1]
+    assert state(app) == before

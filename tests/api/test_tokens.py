@@ -53,7 +53,7 @@ def test_a_wrong_password_gets_no_token(app, client, username):
 
 
 def test_failed_passwords_are_counted_with_the_login_forms(make_app):
-    app = make_app(LOGIN_FAILURE_LIMIT_PER_USERNAME="3 per 5 minutes")
+    app = make_app(LOGIN_FAILURE_LIMIT_PER_USERNAME_AND_ADDRESS="3/5m")
     client = app.test_client()
     sign_up(client, "alice")
     wrong = {"username": "alice", "password": "wrong"}

@@ -67,7 +67,7 @@ def test_my_profile_changes_show_on_the_pages(app, client, auth):
         False,
         False,
     )
-    assert "<h1>Robert</h1>" in text(client.get("/chat/users/bob/"))
+    assert "<h1><bdi>Robert</bdi></h1>" in text(client.get("/chat/users/bob/"))
     assert alice.patch("/me", {"display_name": ""}).get_json()["display_name"] == ""
 
 

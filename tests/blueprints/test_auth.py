@@ -40,7 +40,7 @@ def test_a_known_name_in_any_case_is_asked_for_its_password(client, auth):
     auth.signup("Alice")
     auth.logout()
     page = submit(client, "/chat/login/", {"username": "aLICE"}).get_data(as_text=True)
-    assert "Welcome back, <strong>Alice</strong>" in page
+    assert "Welcome back, <strong><bdi>Alice</bdi></strong>" in page
     assert 'name="password_confirm"' not in page
     assert 'type="hidden" value="Alice"' in page
 
@@ -50,7 +50,7 @@ def test_signing_up_stores_a_hash_and_logs_in(app, client, auth):
     response = auth.signup("alice")
     assert response.status_code == 303
     assert response.headers["Location"] == "/chat/room/"
-    assert "Hello, alice" in client.get("/chat/room/").get_data(as_text=True)
+    assert "Hello, <bdi>alice</bdi>" in client.get("/chat/room/").get_data(as_text=True)
     with app.app_context():
         user = User.find("alice")
         assert user.password_hash.startswith("scrypt:")
@@ -78,7 +78,7 @@ def test_a_bad_new_password_is_refused_and_no_account_is_made(
     assert users_named(app, "alice") == 0
 
 
-BAD_NAMES = ["", "a" * 65, "../x", "a b", "a\x00b", "a/b"]
+BAD_NAMES = ["", "a" * 65, "../x", "a b", "a\x07b", "a/b"]
 
 
 @pytest.mark.parametrize("username", BAD_NAMES)
@@ -101,7 +101,7 @@ def test_a_cyrillic_name_signs_up_and_logs_in(client, auth):
     assert auth.signup("Мария").status_code == 303
     auth.logout()
     assert auth.login("мАРИЯ").status_code == 303
-    assert "Hello, Мария" in client.get("/chat/room/").get_data(as_text=True)
+    assert "Hello, <bdi>Мария</bdi>" in client.get("/chat/room/").get_data(as_text=True)
 
 
 def test_signing_up_a_name_taken_in_another_case_changes_nothing(app, client, auth):
@@ -126,7 +126,7 @@ def test_a_wrong_password_is_refused(client, auth):
     assert client.get("/chat/room/").status_code == 302
 
 
-def test_failed_attempts_are_limited_per_username(client, auth):
+def test_failed_attempts_are_limited_per_username_and_address(client, auth):
     auth.signup()
     auth.logout()
     for _ in range(5):
@@ -135,10 +135,36 @@ def test_failed_attempts_are_limited_per_username(client, auth):
     assert response.status_code == 429
     assert "Too many failed attempts. Try again in" in response.get_data(as_text=True)
     assert 0 < int(response.headers["Retry-After"]) <= 300
-    # Another address does not get round it: the limit is the name's.
+    # A stranger's guesses do not lock the owner out: from elsewhere the name still works.
     elsewhere = client.application.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.7"
-    assert AuthActions(elsewhere).login().status_code == 429
+    assert AuthActions(elsewhere).login().status_code == 303
+
+
+def test_guesses_from_many_addresses_meet_a_higher_ceiling_per_username(make_app):
+    app = make_app(LOGIN_FAILURE_LIMIT_PER_USERNAME="8/h")
+    AuthActions(app.test_client()).signup()
+    statuses = []
+    for attempt in range(9):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"192.0.2.{attempt + 20}"
+        statuses.append(AuthActions(guesser).login(password="wrong password").status_code)
+    assert statuses == [401] * 8 + [429]
+
+
+def test_sign_ups_are_limited_per_address(make_app):
+    app = make_app(SIGNUP_LIMIT_PER_ADDRESS="2/h")
+    for name in ("alice", "bob"):
+        assert AuthActions(app.test_client()).signup(name).status_code == 303
+    response = AuthActions(app.test_client()).signup("carol")
+    assert response.status_code == 429
+    assert "Too many sign-ups from your address. Try again in" in response.get_data(as_text=True)
+    assert 0 < int(response.headers["Retry-After"]) <= 3600
+    with app.app_context():
+        assert User.find("carol") is None
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.8"
+    assert AuthActions(elsewhere).signup("carol").status_code == 303
 
 
 def test_failed_attempts_are_limited_per_address(app, client, auth):

@@ -27,7 +27,7 @@ def test_a_member_sees_the_room_and_its_members(app):
     create_room(alice, "kitchen", invite="bob")
     accept_invitation(app, bob, "kitchen", "bob")
     page = text(bob.get("/chat/room/kitchen/"))
-    assert "<h1>kitchen</h1>" in page
+    assert "<h1><bdi>kitchen</bdi></h1>" in page
     assert 'id="messages"' in page
     members = page.partition('id="members-title"')[2]
     assert members.index("alice") < members.index("owner") < members.index("bob")
@@ -38,7 +38,7 @@ def test_a_public_room_offers_others_a_join_button(app):
     alice, bob = signed_up(app, "alice"), signed_up(app, "bob")
     create_room(alice, "porch", visibility="public")
     page = text(bob.get("/chat/room/porch/"))
-    assert "Join porch" in page
+    assert "Join <bdi>porch</bdi>" in page
     assert 'id="messages"' not in page
     response = press(bob, "/chat/room/porch/join", headers=HTMX)
     assert response.headers["HX-Redirect"] == "/chat/room/porch/"
@@ -154,7 +154,7 @@ def test_personal_messages_are_in_the_history_of_their_two_people_only(app, kitc
     for client in (alice, bob):
         page = text(client.get("/chat/room/kitchen/"))
         assert shown_messages(page) == ["just for you", "for all"]
-        assert "personal, to bob" in page
+        assert "personal, to <bdi>bob" in page
     assert shown_messages(text(carol.get("/chat/room/kitchen/"))) == ["for all"]
 
 

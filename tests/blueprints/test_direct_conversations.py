@@ -42,7 +42,7 @@ def test_message_opens_one_conversation_for_both_people(app):
     assert "Conversation with bob" in text(alice.get(first.headers["Location"]))
     assert "Conversation with alice" in text(bob.get(first.headers["Location"]))
     conversations = text(alice.get("/chat/room/")).partition('id="conversations"')[2]
-    assert f'href="{first.headers["Location"]}">bob</a>' in conversations
+    assert f'href="{first.headers["Location"]}"><bdi>bob</bdi></a>' in conversations
 
 
 def test_both_clicking_at_once_still_makes_one_conversation(app):

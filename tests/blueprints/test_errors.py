@@ -122,5 +122,5 @@ def test_the_500_page_renders_for_a_user_after_a_failed_write(failing_app):
     assert response.status_code == 500
     page = text(response)
     assert "Something went wrong" in page
-    assert "Log out alice" in page
+    assert "Log out <bdi>alice</bdi>" in page
     assert client.get("/chat/room/").status_code == 200

@@ -33,7 +33,7 @@ def test_my_invitations_are_listed_with_who_sent_them(invited):
     _, bob = invited
     page = text(bob.get("/chat/invitations/"))
     assert "kitchen" in page
-    assert "from alice" in page
+    assert "from <bdi>alice</bdi>" in page
     assert "Accept" in page
 
 
@@ -114,6 +114,6 @@ def test_someone_invited_again_after_declining_gets_a_new_invitation(app, invite
 def test_an_invitee_opening_the_room_sees_the_invitation_and_no_messages(invited):
     _, bob = invited
     page = text(bob.get("/chat/room/kitchen/"))
-    assert "alice invited you to this room." in page
+    assert "<bdi>alice</bdi> invited you to this room." in page
     assert 'id="messages"' not in page
     assert "Leave the room" not in page

@@ -201,7 +201,7 @@ def test_only_managers_see_the_edit_link(cast, role, sees_edit_link):
 
 def test_an_invitee_sees_the_invitation_with_an_accept_button(cast):
     page = text(cast.ask("invitee", "GET", "/chat/room/kitchen/"))
-    assert "olga invited you to this room." in page
+    assert "<bdi>olga</bdi> invited you to this room." in page
     assert f'action="/chat/invitations/{cast.invitation}/accept"' in page
     assert ">Accept</button>" in page
     assert "Leave the room" not in page
@@ -210,7 +210,7 @@ def test_an_invitee_sees_the_invitation_with_an_accept_button(cast):
 def test_an_admin_who_is_no_member_may_look_in_and_join(cast):
     page = text(cast.ask("admin", "GET", "/chat/room/kitchen/"))
     assert "as an admin you may look in and join" in page
-    assert "Join kitchen</button>" in page
+    assert "Join <bdi>kitchen</bdi></button>" in page
 
 
 # Changing the room
@@ -326,7 +326,7 @@ def test_a_stranger_sees_a_public_room_with_a_join_button_and_no_edit_link(cast,
     response = cast.ask("stranger", "GET", porch)
     assert response.status_code == 200
     page = text(response)
-    assert "Join porch</button>" in page
+    assert "Join <bdi>porch</bdi></button>" in page
     assert "/chat/room/porch/edit/" not in page
     assert "Edit the room" not in page
 
@@ -337,7 +337,7 @@ def test_a_stranger_who_joins_a_public_room_is_listed_as_a_member(cast, porch):
     assert response.headers["Location"] == porch
     page = text(cast.ask("stranger", "GET", porch))
     assert 'href="/chat/users/sam/"' in section(page, "members-title")
-    assert "Join porch" not in page
+    assert "Join <bdi>porch</bdi>" not in page
 
 
 # The lobby
@@ -356,5 +356,5 @@ def test_the_lobby_shows_an_admin_every_other_room(cast):
 def test_the_lobby_shows_an_invitee_the_invitation(cast):
     invitations = section(text(cast.ask("invitee", "GET", "/chat/room/")), "invitations")
     assert "<strong>kitchen</strong>" in invitations
-    assert "from olga" in invitations
+    assert "from <bdi>olga</bdi>" in invitations
     assert f'action="/chat/invitations/{cast.invitation}/accept"' in invitations

@@ -67,7 +67,7 @@ def test_creating_a_room_opens_it_with_me_as_its_owner(app, alice):
         "invited": [],
     }
     page = text(alice.get("/chat/room/kitchen/"))
-    assert "<h1>kitchen</h1>" in page
+    assert "<h1><bdi>kitchen</bdi></h1>" in page
     assert "Edit the room" in page
 
 
@@ -115,7 +115,7 @@ def test_a_cyrillic_room_name_works_everywhere(app, alice):
     assert response.status_code == 303
     location = response.headers["Location"]
     assert location == "/chat/room/%D0%9A%D1%83%D1%85%D0%BD%D1%8F/"
-    assert "<h1>Кухня</h1>" in text(alice.get(location))
+    assert "<h1><bdi>Кухня</bdi></h1>" in text(alice.get(location))
     assert alice.get("/chat/room/кухня/").status_code == 200
     assert "Кухня" in text(alice.get("/chat/room/"))
 
@@ -149,7 +149,7 @@ def test_the_lobby_lists_my_rooms_public_rooms_and_invitations(app, alice):
     assert "1 member ·" in my_rooms
     assert "porch" in rest.partition('id="other-rooms"')[2]
     assert 'id="invitations"' in page
-    assert "from alice" in page
+    assert "from <bdi>alice</bdi>" in page
     assert "attic" not in page
 
 
@@ -288,6 +288,18 @@ def test_revoking_an_invitation_takes_it_off_both_lists(app, people, alice):
     assert stored_room(app, "kitchen")["invited"] == []
     assert "kitchen" not in text(people["bob"].get("/chat/room/"))
     assert people["bob"].get("/chat/room/kitchen/").status_code == 404
+
+
+def test_only_a_pending_invitation_into_this_room_can_be_revoked(app, people, alice):
+    create_room(alice, "kitchen", invite="bob")
+    create_room(alice, "pantry", invite="carol")
+    into_pantry = pending_invitation_id(app, "pantry", "carol")
+    into_kitchen = pending_invitation_id(app, "kitchen", "bob")
+    press(people["bob"], f"/chat/invitations/{into_kitchen}/decline")
+    revoke = "/chat/room/kitchen/edit/invitations/{}/revoke"
+    for invitation_id in (into_pantry, into_kitchen, into_pantry + into_kitchen + 1):
+        assert press(alice, revoke.format(invitation_id)).status_code == 404
+    assert stored_room(app, "pantry")["invited"] == ["carol"]
 
 
 def test_a_revoked_invitation_cannot_be_accepted(app, people, alice):

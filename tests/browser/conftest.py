@@ -1,40 +1,17 @@
 """Debian's chromium driven by Playwright against the live server, as people use it."""
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.live import live_server
-from tests.services import unavailable
 from tests.support import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE / "screenshots"
 AXE = HERE / "vendor" / "axe-core-4.14.1" / "axe.min.js"
-# This machine has no network beyond loopback: keep chromium from reaching out.
-CHROMIUM_ARGS = [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 GRACE = 1.5  # long enough for a reload on a busy machine
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """One headless chromium for the whole run."""
-    if not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"Debian's chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,12 @@ from marshmallow import Schema, ValidationError, fields, validate
 from chatapp.forms import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from chatapp.models import VISIBILITIES
 from chatapp.names import MAX_NAME_LENGTH, InvalidName, normalise_name
-from chatapp.profiles import MAX_ABOUT_LENGTH, MAX_DISPLAY_NAME_LENGTH, email_problem
+from chatapp.profiles import (
+    MAX_ABOUT_LENGTH,
+    MAX_DISPLAY_NAME_LENGTH,
+    display_name_problem,
+    email_problem,
+)
 
 MAX_ID = 2**53 - 1  # the largest integer every JSON reader holds exactly
 MAX_PAGE = 100
@@ -57,6 +62,17 @@ class Stripped(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class DisplayName(Stripped):
+    """A display name: not too long, and nothing invisible that could disguise it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = display_name_problem(text)
+        if problem:
+            raise ValidationError(problem)
+        return text
 
 
 def identifier(strict=True, **kwargs):
@@ -156,7 +172,7 @@ class UsersSchema(Schema):
 class ProfileSchema(Schema):
     """Changes to my profile; fields left out stay as they are."""
 
-    display_name = Stripped(validate=validate.Length(max=MAX_DISPLAY_NAME_LENGTH))
+    display_name = DisplayName(metadata={"maxLength": MAX_DISPLAY_NAME_LENGTH})
     email = Email(metadata={"maxLength": 254})
     about = fields.String(validate=validate.Length(max=MAX_ABOUT_LENGTH))
     shares_read_state = Flag()

@@ -23,13 +23,32 @@ class ChatApi(flask_smorest.Api):
 
 
 class JsonParser(FlaskParser):
-    """webargs' parser, for which JSON nested too deep to decode is bad JSON, not a crash."""
+    """webargs' parser, for which JSON nested too deep to decode is bad JSON, not a crash,
+    and NUL is refused in any text, as the forms refuse it."""
 
     def _raw_load_json(self, req):
         try:
-            return super()._raw_load_json(req)
+            body = super()._raw_load_json(req)
         except RecursionError:
             abort(400, messages={"json": ["Invalid JSON body: nested too deeply."]})
+        if holds_nul(body):
+            abort(400, messages={"json": ["Text may not contain NUL characters."]})
+        return body
+
+
+def holds_nul(body):
+    """Whether any text in a decoded JSON body, keys included, holds a NUL character."""
+    waiting = [body]
+    while waiting:
+        value = waiting.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, dict):
+            waiting.extend(value.keys())
+            waiting.extend(value.values())
+        elif isinstance(value, list):
+            waiting.extend(value)
+    return False
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -1,0 +1,1 @@
+"""Tests by threat: what an attacker with a free account tries, and what stops it."""
