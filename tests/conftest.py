@@ -10,6 +10,8 @@ from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
+from deploy.cluster import running_cluster
+from tests.services import needed
 from tests.support import AuthActions
 
 
@@ -103,3 +105,12 @@ def runner(app):
 def auth(client):
     """Account actions for the default client."""
     return AuthActions(client)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The whole deployment, as `make cluster` runs it, for one test module."""
+    # Quick keepalives: a test's event stream closes at the next one.
+    settings = {"FLOOD_LIMIT": "off", "EVENTS_KEEPALIVE_SECONDS": 0.5}
+    with needed(running_cluster(settings=settings)) as running:
+        yield running
