@@ -103,7 +103,7 @@ def running_cluster(gunicorns=2, workers=1, settings=None):
         site = nginx.cluster_site(port, [server.address for server in servers])
         proxy = stack.enter_context(services.nginx_server(folder / "nginx", site, port))
         url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, proxy, lambda: "")
+        wait_until_serving(url, proxy, (folder / "nginx" / "error.log").read_text)
         yield Cluster(folder, url, servers, proxy, database_url, redis_url)
 
 
