@@ -7,11 +7,16 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench lint mutants clean
+.PHONY: run cluster test bench lint mutants clean
 
 run: $(VENV)/.requirements
 	$(BIN)/flask --app wsgi db upgrade
 	exec $(BIN)/gunicorn --config deploy/gunicorn.conf.py wsgi:app
+
+# The deployment for several hosts, on this machine: PostgreSQL, Redis, nginx in front of
+# two gunicorns with WEB_CONCURRENCY workers each; prints its URL; Ctrl-C stops it all.
+cluster: $(VENV)/.requirements
+	exec $(BIN)/python -m deploy.cluster
 
 test: $(VENV)/.requirements-dev
 	scripts/install-test-services

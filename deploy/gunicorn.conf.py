@@ -2,6 +2,9 @@
 
 import os
 
+# Refuses, before any worker forks, more than one worker without Redis or on SQLite.
+from deploy.preflight import on_starting  # noqa: F401  (a gunicorn hook, by its name)
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
 # gevent: each WebSocket and event stream is a cheap greenlet, not a thread.

@@ -11,7 +11,8 @@ from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
-from tests.services import unavailable
+from deploy.cluster import running_cluster
+from tests.services import needed, unavailable
 from tests.support import AuthActions
 
 CHROMIUM = "/usr/bin/chromium"
@@ -126,3 +127,12 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The whole deployment, as `make cluster` runs it, for one test module."""
+    # Quick keepalives: a test's event stream closes at the next one.
+    settings = {"FLOOD_LIMIT": "off", "EVENTS_KEEPALIVE_SECONDS": 0.5}
+    with needed(running_cluster(settings=settings)) as running:
+        yield running
