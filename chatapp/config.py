@@ -17,6 +17,13 @@ EVENTS_KEEPALIVE_SECONDS = 15  # a comment on idle event streams, so proxies kee
 # Room sockets: a ping after 25 s without a word (no answer closes the socket), frames
 # up to 64 KiB, and a client more than 1000 frames behind is hung up on (it resumes).
 WEBSOCKET_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024, "queue_limit": 1000}
+# A room socket's frames other than messages (which keep to FLOOD_LIMIT) and read marks
+# (which cost next to nothing): typing, a resume, anything not understood. Past this the
+# socket is read no faster, and TCP makes the browser wait. A person sends far fewer.
+ROOM_SOCKET_FRAME_LIMIT = "60/10s"
+# Room sockets and event streams one user may hold open in one process: a tab has one
+# stream and one socket, so this is many tabs, yet far from a worker's 1,000 connections.
+MAX_CONNECTIONS_PER_USER = 40
 
 # Rate limits: "N/s", "N/10s", "N/m", "N/5m", "N/h", or "off".
 # Wrong passwords for one name from one address, then from one address for any names.

@@ -33,10 +33,11 @@ def post_message(room, author, text, to=None):
     """Send a message from a member to the room, or personally to one member (to)."""
     text, to = split_personal(text, to)
     body = check_body(text)
-    recipient = find_recipient(room, author, to) if to else None
+    # Counted before anything is looked up: a refused message costs its sender too.
     wait = flood_control.retry_after(room.id, author.id)
     if wait:
         raise MessageRefused(f"You are sending too fast. Wait {wait} s and send it again.")
+    recipient = find_recipient(room, author, to) if to else None
     draft = Draft(room.id, author, recipient, body, get_presence().color_of(author.id))
     get_writer().save(draft)
     if draft.refusal:

@@ -41,6 +41,21 @@ def seconds_until_reset(limiter, item, *identifiers):
     return max(1, math.ceil(reset_time - time.time()))
 
 
+class Pace:
+    """Lets work through at a rate, and has whoever comes faster wait for their turn."""
+
+    def __init__(self, rate, setting="a rate limit"):
+        self._item = parse_rate(rate, setting)
+        self._limiter = MovingWindowRateLimiter(storage_from_string("memory://"))
+
+    def wait_turn(self, key):
+        """Return once the key may go on, waiting first when it came too fast."""
+        if self._item is None:
+            return
+        while not self._limiter.hit(self._item, key):
+            time.sleep(seconds_until_reset(self._limiter, self._item, key))
+
+
 class Quota(NamedTuple):
     """Where a caller stands after one more request: allowed or not, and what is left."""
 

@@ -4,6 +4,8 @@ The change itself is committed first; then its room log follows, sockets that ma
 longer stay open close, and the people concerned see it on their open pages.
 """
 
+from flask import current_app
+
 from chatapp import notify, roomlog
 from chatapp.connections import closing
 
@@ -18,18 +20,25 @@ def created(room, invitees):
 
 def changed(room, old_name, was_public):
     """After a rename or a change of who may join: the log moves, members and lobbies follow."""
-    roomlog.move_log(old_name, room.name)
     if room.name != old_name:
         closing.room_renamed(room.id, room.name)
+    try:
+        roomlog.move_log(old_name, room.name)
+    except OSError:
+        current_app.logger.exception("could not move the log of %s", old_name)
     notify.rooms_changed(membership.user_id for membership in room.memberships)
     if was_public or room.is_public:
         notify.public_rooms_changed()
 
 
 def deleted(room_id, room_name, member_ids, was_public, actor_id):
-    """The log is set aside under a name no room can take; sockets close; members are told."""
-    roomlog.archive_log(room_name)
+    """Sockets close and members are told; the log is set aside under a name no room takes."""
+    # Closing comes first: nothing that fails after the deletion may keep a socket open.
     closing.room_deleted(room_id, room_name, member_ids, was_public, actor_id)
+    try:
+        roomlog.archive_log(room_name)
+    except OSError:
+        current_app.logger.exception("could not set the log of %s aside", room_name)
 
 
 def member_removed(room, member):

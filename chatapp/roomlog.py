@@ -1,5 +1,6 @@
 """Per-room log files: <LOG_DIR>/chatroom<name>.txt, one line per message."""
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -9,11 +10,30 @@ from flask import current_app
 from chatapp.models import utcnow
 from chatapp.names import DEFAULT_IGNORABLE
 
+# File systems take names of at most 255 bytes: a room name of 64 four-byte letters is
+# longer than that once "chatroom" and ".txt" are added.
+MAX_FILE_NAME_BYTES = 255
+
+
+def file_name(room_name, suffix):
+    """chatroom<name><suffix>, shortened to fit the file system when the name is long.
+
+    A name that does not fit keeps as many of its first letters as fit, then "~" and a
+    digest of the whole name: "~" is not allowed in room names, so no room's file name
+    can be another's.
+    """
+    name = f"chatroom{room_name}{suffix}"
+    if len(name.encode()) <= MAX_FILE_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(room_name.encode()).hexdigest()[:16]
+    room = room_name.encode()[: MAX_FILE_NAME_BYTES - len(f"chatroom~{digest}{suffix}")]
+    return f"chatroom{room.decode(errors='ignore')}~{digest}{suffix}"
+
 
 def log_path(room_name):
     """The log file of the room with this name."""
     folder = Path(current_app.config["LOG_DIR"])
-    path = folder / f"chatroom{room_name}.txt"
+    path = folder / file_name(room_name, ".txt")
     # Room names are checked already; this guards the file system against any slip.
     if path.parent != folder or room_name in ("", ".", ".."):
         raise ValueError(f"not a safe room log name: {room_name!r}")
@@ -77,6 +97,6 @@ def archive_log(room_name):
         return None
     # "." is not allowed in room names, so no live room can ever write to this file.
     stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-    archived = path.with_name(f"chatroom{room_name}.deleted-{stamp}.txt")
+    archived = path.with_name(file_name(room_name, f".deleted-{stamp}.txt"))
     os.replace(path, archived)
     return archived

@@ -9,6 +9,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -333,6 +334,10 @@ class EventStream:
     def close(self):
         """Hang up, as a closed tab does."""
         with contextlib.suppress(OSError):
+            # Shut the socket first: the reading thread wakes at once instead of at the
+            # next keep-alive, and closing does not wait for it.
+            if self.connection.sock is not None:
+                self.connection.sock.shutdown(socket.SHUT_RDWR)
             self.response.close()
             self.connection.close()
 

@@ -414,6 +414,14 @@ def test_flood_control_tells_the_sender(tmp_path, migrated_database):
         assert re.search(r"Wait \d+ s and send it again\.", answer)
         assert "message 3</textarea>" in answer
         assert stored_bodies(flood_server, room) == ["message 0", "message 1", "message 2"]
+        # Personal messages to names that are nobody's count too: each one costs a lookup.
+        other = alice.room_with()
+        ws = alice.socket(other)
+        for number in range(3):
+            ws.say(f"/pm nobody{number} psst")
+            ws.wait_for(f"nobody{number} is not a member of this room.")
+        ws.say("and now this")
+        assert "and now this</textarea>" in ws.wait_for("You are sending too fast.")
 
 
 def test_stopping_the_server_closes_sockets_with_1012(tmp_path, migrated_database):
@@ -544,3 +552,36 @@ def test_every_message_its_sender_saw_come_back_outlives_a_killed_worker(
         assert len(acknowledged) > 20
         assert set(acknowledged) <= stored
         assert set(acknowledged) <= logged
+
+
+def test_a_socket_sending_too_much_is_read_no_faster(tmp_path, migrated_database):
+    settings = {"ROOM_SOCKET_FRAME_LIMIT": "5/2s", "FLOOD_LIMIT": "off"}
+    with live_server(tmp_path, migrated_database, **settings) as paced:
+        (alice,) = [paced.browser().sign_up("alice")]
+        ws = alice.socket(alice.room_with())
+        started = time.monotonic()
+        for number in range(8):
+            ws.send_json({"type": "nonsense", "n": number})
+        ws.say("after the nonsense")
+        ws.wait_for("after the nonsense<", timeout=10)
+        # The resume and five frames went at once; the rest waited for the window to turn.
+        assert time.monotonic() - started >= 1.5
+        assert ws.text().count("That was not understood.") == 8
+
+
+def test_one_user_may_hold_only_so_many_sockets_and_streams(tmp_path, migrated_database):
+    with live_server(tmp_path, migrated_database, MAX_CONNECTIONS_PER_USER=3) as capped:
+        (alice,) = [capped.browser().sign_up("alice")]
+        room = alice.room_with()
+        first = alice.socket(room)
+        first.wait_for('id="presence"')
+        stream = alice.events()
+        stream.wait_for("invitation-badge")
+        alice.socket(room).wait_for('id="presence"')
+        with pytest.raises(simple_websocket.ConnectionError) as refused:
+            alice.socket(room)
+        assert refused.value.status_code == 429
+        assert alice.events().status == 429
+        first.close()
+        time.sleep(0.5)
+        alice.socket(room).wait_for('id="presence"')

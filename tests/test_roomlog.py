@@ -88,3 +88,19 @@ def test_a_room_log_is_readable_by_its_owner_only(app, logs):
     with app.app_context():
         roomlog.append_messages("kitchen", [message])
     assert (logs / "chatroomkitchen.txt").stat().st_mode & 0o777 == 0o600
+
+
+LONGEST = "𝐚" * 64  # four bytes each: 256 bytes before "chatroom" and ".txt"
+
+
+def test_a_long_room_name_still_makes_a_file_name_the_file_system_takes(app, logs):
+    with app.app_context():
+        path = roomlog.log_path(LONGEST)
+        roomlog.append_messages(LONGEST, [a_message("hello")])
+        archived = roomlog.archive_log(LONGEST)
+        other = roomlog.log_path("𝐚" * 63 + "𝐛")
+    assert len(path.name.encode()) <= 255 and len(archived.name.encode()) <= 255
+    assert path.name.startswith("chatroom𝐚") and path.name.endswith(".txt")
+    assert ".deleted-" in archived.name and "hello" in archived.read_text(encoding="utf-8")
+    assert other != path
+    assert roomlog.file_name("kitchen", ".txt") == "chatroomkitchen.txt"

@@ -9,6 +9,7 @@ from chatapp.connections import closing
 from chatapp.connections.roomsocket import RoomSocket
 from chatapp.connections.websocket import decline_extensions
 from chatapp.extensions import db, sock
+from chatapp.live.presence import has_too_many_connections
 from chatapp.messaging import MessageRefused, post_message
 from chatapp.models import Message, Room, RoomRefusal
 from chatapp.origins import is_allowed_origin
@@ -16,6 +17,8 @@ from chatapp.responses import redirect_after_post, render
 from chatapp.roster import presence_html
 
 bp = Blueprint("chat", __name__, url_prefix="/chat/room")
+
+TOO_MANY_CONNECTIONS = "Too many open pages here: close a few, then reload this one."
 
 
 @bp.before_request
@@ -37,6 +40,8 @@ def room_for_socket(name):
     room = db.session.scalar(Room.joined_by(current_user).where(Room.named(name)))
     if room is None:
         abort(403, "Only members may join this room.")
+    if has_too_many_connections(current_user.id):
+        abort(429, TOO_MANY_CONNECTIONS)
     decline_extensions(request.environ)
     return room
 

@@ -7,6 +7,7 @@ every socket (see chatapp.websocket), so they are never held back: each message 
 id, and the page puts it in order and ignores one it shows already.
 """
 
+import itertools
 import json
 import threading
 import time
@@ -32,6 +33,7 @@ from chatapp.live.broker import (
 )
 from chatapp.live.presence import get_presence
 from chatapp.models import Membership, Message, User
+from chatapp.ratelimit import Pace
 
 # Beyond this many missed messages the list is drawn afresh instead of appended to.
 RESUME_LIMIT = 500
@@ -42,12 +44,23 @@ NOT_A_MEMBER = "You are no longer a member of this room."
 NOT_UNDERSTOOD = "That was not understood. Reload the page if this goes on."
 
 
+def init_app(app):
+    """Give the app the pace that every socket's costlier frames keep to."""
+    app.extensions["frame_pace"] = Pace(
+        app.config["ROOM_SOCKET_FRAME_LIMIT"], "ROOM_SOCKET_FRAME_LIMIT"
+    )
+
+
+_socket_numbers = itertools.count(1)
+
+
 class RoomSocket:
     """Serve one socket of one member in one room until either side closes it."""
 
     def __init__(self, ws, room, user, session_id):
         options = current_app.config["WEBSOCKET_OPTIONS"]
         self.connection = WebSocket(ws, **options)
+        self.number = next(_socket_numbers)
         self.room = room
         self.room_id = room.id
         self.room_name = room.name
@@ -126,22 +139,25 @@ class RoomSocket:
             frame = json.loads(text)
         except ValueError:
             frame = None
-        if not isinstance(frame, dict):
-            self.tell(NOT_UNDERSTOOD)
-            return
-        kind = frame.get("type")
+        kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "read" and is_message_id(frame.get("id")):
+            # The hot path: a room of N readers sends N of these for every message.
             bookkeeping.get_bookkeeper().note_read(self.room_id, self.user_id, frame["id"])
             return
-        if kind == "resume" and is_message_id(frame.get("after")):
-            self.resume(frame["after"])
-        elif kind == "typing":
-            self.typing()
-        elif kind is None and isinstance(frame.get("body"), str):
+        if kind is None and isinstance(frame, dict) and isinstance(frame.get("body"), str):
+            # Messages keep to the flood limit, counted per user and room in every process.
             to = frame.get("to")
             self.send_message(frame["body"], to if isinstance(to, str) and to else None)
         else:
-            self.tell(NOT_UNDERSTOOD)
+            # Anything else costs a query or a render: it waits its turn, and so does the
+            # browser, whose frames TCP holds back meanwhile.
+            current_app.extensions["frame_pace"].wait_turn(f"socket:{self.number}")
+            if kind == "resume" and is_message_id(frame.get("after")):
+                self.resume(frame["after"])
+            elif kind == "typing":
+                self.typing()
+            else:
+                self.tell(NOT_UNDERSTOOD)
         db.session.remove()
 
     def is_member(self):

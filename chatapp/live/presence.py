@@ -36,6 +36,7 @@ class LocalPresence:
         self._present = defaultdict(set)  # room id -> user ids present (leaving or not)
         self._leaving = {}  # (room id, user id) -> the timer that lets them go
         self._colors = {}  # user id -> palette index
+        self._connections = Counter()  # user id -> sockets and streams open here
 
     def arrive(self, room_id, user_id):
         """Count a new socket; the user is new in the room unless they never left."""
@@ -46,6 +47,7 @@ class LocalPresence:
             here_already = user_id in self._present[room_id]
             self._present[room_id].add(user_id)
             self._sockets[room_id][user_id] += 1
+            self._connections[user_id] += 1
         if here_already:
             return Arrival(False, self.color_of(user_id))
         return self._arrived(room_id, user_id)
@@ -58,6 +60,9 @@ class LocalPresence:
     def depart(self, room_id, user_id, on_left):
         """Count a closed socket; call on_left() once the user has stayed away for the grace."""
         with self._lock:
+            self._connections[user_id] -= 1
+            if self._connections[user_id] <= 0:
+                del self._connections[user_id]
             sockets = self._sockets[room_id]
             sockets[user_id] -= 1
             if sockets[user_id] > 0:
@@ -101,6 +106,11 @@ class LocalPresence:
         with self._lock:
             return self._colors.get(user_id, user_id % self.palette_size)
 
+    def connections_of(self, user_id):
+        """How many sockets and event streams the user holds open in this process."""
+        with self._lock:
+            return self._connections[user_id]
+
     def anyone(self):
         """Whether anyone has a socket or an event stream here, or is leaving one."""
         with self._lock:
@@ -142,3 +152,8 @@ def init_app(app, announce_gone=None):
 def get_presence():
     """The current app's presence registry."""
     return current_app.extensions["presence"]
+
+
+def has_too_many_connections(user_id):
+    """Whether the user holds as many sockets and streams here as one may."""
+    return get_presence().connections_of(user_id) >= current_app.config["MAX_CONNECTIONS_PER_USER"]
