@@ -204,7 +204,13 @@ def measure_idle(kind, folder, template, options):
         specs = specs_for(server, crowds, workload, streams=False)
     for _ in range(options.rounds):
         with restarted(kind, folder) as server, Load() as clients:
-            specs = [spec._replace(socket_url=server.socket_url(spec.room)) for spec in specs]
+            specs = [
+                spec._replace(
+                    socket_url=server.socket_url(spec.room),
+                    headers={**spec.headers, "Origin": server.url},
+                )
+                for spec in specs
+            ]
             clients.open(specs[:1])  # warm the server up: code paths, templates, pools
             time.sleep(QUIET_SECONDS)
             before = resident_bytes(server.worker)

@@ -7,16 +7,14 @@ every socket (see chatapp.websocket), so they are never held back: each message 
 id, and the page puts it in order and ignores one it shows already.
 """
 
+import functools
 import itertools
 import json
 import threading
 import time
 
-from flask import (
-    copy_current_request_context,
-    current_app,
-    render_template,
-)
+from flask import current_app, render_template, request
+from werkzeug.test import EnvironBuilder
 
 from chatapp import bookkeeping, messaging, reading, roster
 from chatapp.connections.closing import POLICY_VIOLATION, closed_notice
@@ -60,6 +58,8 @@ class RoomSocket:
     def __init__(self, ws, room, user, session_id):
         options = current_app.config["WEBSOCKET_OPTIONS"]
         self.connection = WebSocket(ws, **options)
+        self.app = current_app._get_current_object()
+        self.environ = context_environ(request)
         self.number = next(_socket_numbers)
         self.room = room
         self.room_id = room.id
@@ -79,31 +79,52 @@ class RoomSocket:
         self.last_typing = -TYPING_EVERY_SECONDS
 
     def serve(self):
-        """Subscribe, check, announce, then act on what the browser sends until it closes."""
-        broker = get_broker()
-        broker.subscribe(self, self.channels)
-        present = False
+        """Open the socket; read it in a greenlet of its own under gunicorn, else here."""
+        if not self.open():
+            self.connection.finish()
+        elif self.connection.detached:
+            spawn(self.read_in_app_context)
+        else:
+            self.read()
+
+    def open(self):
+        """Subscribe, check, announce and show who is here; False if it may not stay."""
+        get_broker().subscribe(self, self.channels)
+        # Checked after subscribing: a removal from now on arrives as a close order.
+        if not self.is_member():
+            get_broker().unsubscribe(self, self.channels)
+            self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
+            return False
+        if get_presence().arrive(self.room_id, self.user_id).is_new:
+            roster.announce(self.room_id, self.user_id, "joined")
+        # The whole list, once: whoever came or went before this socket heard of it.
+        self.connection.send(Frame(roster.presence_html(self.room_id, oob=True)).wire)
+        db.session.remove()
+        return True
+
+    def read_in_app_context(self):
+        """Read the socket with the app at hand, as the request that opened it had it."""
+        with self.app.app_context():
+            self.read()
+
+    def read(self):
+        """Act on what the browser sends until it closes, then let go of everything."""
         try:
-            # Checked after subscribing: a removal from now on arrives as a close order.
-            if not self.is_member():
-                self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
-                return
-            leaving = copy_current_request_context(self.announce_left)
-            self.catch_up_later = copy_current_request_context(self.catch_up)
-            present = True
-            if get_presence().arrive(self.room_id, self.user_id).is_new:
-                roster.announce(self.room_id, self.user_id, "joined")
-            # The whole list, once: whoever came or went before this socket heard of it.
-            self.connection.send(Frame(roster.presence_html(self.room_id, oob=True)).wire)
-            db.session.remove()
             for text in self.connection.messages():
                 self.receive(text)
         finally:
-            broker.unsubscribe(self, self.channels)
-            if present:
-                get_presence().depart(self.room_id, self.user_id, leaving)
+            get_broker().unsubscribe(self, self.channels)
+            get_presence().depart(self.room_id, self.user_id, self.announce_left)
             self.connection.finish()
             db.session.remove()
+
+    def in_context(self, action, *args):
+        """Do something as from a request of this socket's, wherever it is called from."""
+        with self.app.app_context(), self.app.request_context(dict(self.environ)):
+            try:
+                return action(*args)
+            finally:
+                db.session.remove()
 
     def deliver(self, item):
         """Send a published frame now if it is for this user; obey a close order."""
@@ -124,7 +145,7 @@ class RoomSocket:
             self.author = None
         elif isinstance(item, CatchUp) and self.resumed:
             # The database is asked in a greenlet of its own: a publisher never waits.
-            threading.Thread(target=self.catch_up_later, daemon=True).start()
+            spawn(self.in_context, self.catch_up)
 
     def note_sent_live(self, message_id):
         """Remember a live message sent before resuming, up to a bound."""
@@ -144,21 +165,26 @@ class RoomSocket:
             # The hot path: a room of N readers sends N of these for every message.
             bookkeeping.get_bookkeeper().note_read(self.room_id, self.user_id, frame["id"])
             return
+        with self.app.request_context(dict(self.environ)):
+            self.act_on(frame, kind)
+        db.session.remove()
+
+    def act_on(self, frame, kind):
+        """Act on a frame other than a read mark: a message, typing, a resume, or nonsense."""
         if kind is None and isinstance(frame, dict) and isinstance(frame.get("body"), str):
             # Messages keep to the flood limit, counted per user and room in every process.
             to = frame.get("to")
             self.send_message(frame["body"], to if isinstance(to, str) and to else None)
+            return
+        # Anything else costs a query or a render: it waits its turn, and so does the
+        # browser, whose frames TCP holds back meanwhile.
+        current_app.extensions["frame_pace"].wait_turn(f"socket:{self.number}")
+        if kind == "resume" and is_message_id(frame.get("after")):
+            self.resume(frame["after"])
+        elif kind == "typing":
+            self.typing()
         else:
-            # Anything else costs a query or a render: it waits its turn, and so does the
-            # browser, whose frames TCP holds back meanwhile.
-            current_app.extensions["frame_pace"].wait_turn(f"socket:{self.number}")
-            if kind == "resume" and is_message_id(frame.get("after")):
-                self.resume(frame["after"])
-            elif kind == "typing":
-                self.typing()
-            else:
-                self.tell(NOT_UNDERSTOOD)
-        db.session.remove()
+            self.tell(NOT_UNDERSTOOD)
 
     def is_member(self):
         """Whether the user is still a member of the room."""
@@ -276,8 +302,23 @@ class RoomSocket:
 
     def announce_left(self):
         """Tell the room that this user left; called once the grace has passed."""
-        roster.announce(self.room_id, self.user_id, "left")
-        db.session.remove()
+        self.in_context(roster.announce, self.room_id, self.user_id, "left")
+
+
+def spawn(action, *args):
+    """Run action(*args) in a greenlet (under gevent) or a thread of its own."""
+    threading.Thread(target=action, args=args, daemon=True).start()
+
+
+@functools.lru_cache(maxsize=64)
+def _environ_for(base_url):
+    """A request's environment for the site at base_url, made once for every socket."""
+    return EnvironBuilder(base_url=base_url).get_environ()
+
+
+def context_environ(opening):
+    """The environment that a socket's later work runs in: the site its request came to."""
+    return _environ_for(opening.root_url)
 
 
 def is_message_id(value):

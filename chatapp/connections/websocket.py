@@ -53,13 +53,19 @@ class WebSocket:
     """One client's WebSocket after the handshake: read by one greenlet, written by any."""
 
     def __init__(self, handshaken, *, ping_interval, max_message_size, queue_limit):
-        self._handshaken = handshaken
-        self._sock = handshaken.sock
-        self._protocol = handshaken.ws
+        # Under gunicorn the socket outlives the request that opened it: a copy of it is
+        # kept, and the request ends, freeing its greenlet, context and parsed headers.
+        self.detached = handshaken.mode == "gunicorn"
+        self._sock = handshaken.sock.dup() if self.detached else handshaken.sock
+        # The connection that the handshake made; the handshake itself is done with.
+        self._protocol = handshaken.ws.connection
+        handshaken.ws = None
+        # simple-websocket's close() would send a second close frame: mark it done.
+        handshaken.connected = False
         self._max_message_size = max_message_size
         self._queue_limit = queue_limit
         self._lock = threading.Lock()
-        self._outbox = deque()
+        self._outbox = None  # made when a client is first slow, as few ever are
         self._flusher = None
         self._closing = False
         self._finished = False
@@ -129,15 +135,16 @@ class WebSocket:
             self._sock.settimeout(CLOSING_SECONDS)
 
     def finish(self, timeout=CLOSING_SECONDS):
-        """Let a flusher send what is queued, then leave the socket to be closed."""
+        """Let a flusher send what is queued, then close the socket if it is ours."""
         flusher = self._flusher
         if flusher is not None:
             flusher.join(timeout)
         with self._lock:
             self._closing = self._finished = True
-            self._outbox.clear()
-        # simple-websocket's close() would send a second close frame: mark it done.
-        self._handshaken.connected = False
+            self._outbox = None
+        if self.detached:
+            with contextlib.suppress(OSError):
+                self._sock.close()
 
     def _control(self, event):
         """Send a ping, a pong or the answer to a close, in line with the frames."""
@@ -174,6 +181,8 @@ class WebSocket:
 
     def _enqueue(self, data):
         """Queue data for the flusher; a client too far behind is hung up on."""
+        if self._outbox is None:
+            self._outbox = deque()
         if len(self._outbox) >= self._queue_limit:
             self._hang_up()
             return
@@ -203,7 +212,7 @@ class WebSocket:
 
     def _hang_up(self):
         """Drop the queue and cut the connection; the browser reconnects and resumes."""
-        self._outbox.clear()
+        self._outbox = None
         self._closing = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
