@@ -316,8 +316,9 @@ _ADD_PERSONAL = (
 
 def publish(message):
     """Render the message once and send the same bytes to everyone who may see it."""
-    audience = None
+    audience, position = None, message.position
     if message.is_personal:
-        audience = frozenset({message.author_id, message.recipient_id})
+        audience, position = frozenset({message.author_id, message.recipient_id}), None
     html = render_template("chat/_message_frame.html", messages=[message])
-    get_broker().publish(room_channel(message.room_id), Frame(html, message.id, audience))
+    frame = Frame(html, message.id, audience, position=position)
+    get_broker().publish(room_channel(message.room_id), frame)

@@ -585,3 +585,30 @@ def test_one_user_may_hold_only_so_many_sockets_and_streams(tmp_path, migrated_d
         first.close()
         time.sleep(0.5)
         alice.socket(room).wait_for('id="presence"')
+
+
+def test_a_message_saved_but_never_published_arrives_with_the_next_one(server):
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
+    alice_ws, bob_ws = alice.socket(room), bob.socket(room)
+    alice_ws.say("first")
+    bob_ws.wait_for("first<")
+    # As a process that died between saving a message and publishing it leaves things.
+    with sqlite3.connect(server.database) as database:
+        room_id, count = database.execute(
+            "SELECT id, message_count FROM rooms WHERE name = ?", (room,)
+        ).fetchone()
+        author_id = user_id(server, alice)
+        database.execute(
+            "INSERT INTO messages (room_id, author_id, is_personal, kind, body, color,"
+            " created_at, position) VALUES (?, ?, 0, 'text', 'lost in a crash', 0,"
+            " '2026-12-01 00:00:00', ?)",
+            (room_id, author_id, count + 1),
+        )
+        database.execute("UPDATE rooms SET message_count = ? WHERE id = ?", (count + 1, room_id))
+    alice_ws.say("second")
+    bob_ws.wait_for("second<")
+    bob_ws.wait_for("lost in a crash<")
+    received = message_ids(bob_ws.frames)
+    assert len(received) == len(set(received))
+    assert sorted(received) == stored_ids(server, room)

@@ -74,8 +74,10 @@ class RoomSocket:
         self.sent_live = None
         self.held = None
         self.resumed = False
-        # The newest message id sent on this socket: where a catch-up starts from.
+        # The newest message id sent on this socket: where a catch-up starts from. And the
+        # newest position (Message.position) sent, once known.
         self.last_id = 0
+        self.last_position = None
         self.last_typing = -TYPING_EVERY_SECONDS
 
     def serve(self):
@@ -135,6 +137,7 @@ class RoomSocket:
                 self.held.append(item)
                 return
             if item.message_id is not None:
+                self.note_position(item.position)
                 self.last_id = max(self.last_id, item.message_id)
                 if not self.resumed:
                     self.note_sent_live(item.message_id)
@@ -146,6 +149,16 @@ class RoomSocket:
         elif isinstance(item, CatchUp) and self.resumed:
             # The database is asked in a greenlet of its own: a publisher never waits.
             spawn(self.in_context, self.catch_up)
+
+    def note_position(self, position):
+        """Keep the newest position sent; a message skipped over means catching up."""
+        if position is None:
+            return
+        if self.resumed and self.last_position is not None and position > self.last_position + 1:
+            # A message before this one never came: its process may have died between
+            # saving it and publishing it. The database has it.
+            spawn(self.in_context, self.catch_up, self.last_id)
+        self.last_position = max(self.last_position or 0, position)
 
     def note_sent_live(self, message_id):
         """Remember a live message sent before resuming, up to a bound."""
@@ -244,13 +257,14 @@ class RoomSocket:
                 if frame.message_id not in answered:
                     self.deliver(frame)
 
-    def catch_up(self):
+    def catch_up(self, after=None):
         """Frames may have been missed: send what was said after the last one sent."""
         if not self.is_member():
             self.close(Close(POLICY_VIOLATION, closed_notice(NOT_A_MEMBER)))
         else:
+            after = self.last_id if after is None else after
             missed = Message.page_for(
-                self.room_id, self.user_id, after=self.last_id, limit=RESUME_LIMIT + 1
+                self.room_id, self.user_id, after=after, limit=RESUME_LIMIT + 1
             )
             if len(missed) > RESUME_LIMIT:
                 self.redraw()
@@ -271,6 +285,7 @@ class RoomSocket:
         )
         self.connection.send(Frame(html).wire)
         self.last_id = max(self.last_id, messages[-1].id)
+        self.last_position = max(self.last_position or 0, messages[-1].position)
         return {message.id for message in messages}
 
     def redraw(self):
@@ -287,6 +302,7 @@ class RoomSocket:
         self.connection.send(Frame(html).wire)
         if messages:
             self.last_id = max(self.last_id, messages[-1].id)
+            self.last_position = max(self.last_position or 0, messages[-1].position)
         return {message.id for message in messages}
 
     def tell(self, text, restore=None):

@@ -21,15 +21,18 @@ INBOX_LIMIT = 1000
 class Frame:
     """HTML to send as it is to the subscribers of a channel."""
 
-    __slots__ = ("_wire", "audience", "event", "html", "message_id")
+    __slots__ = ("_wire", "audience", "event", "html", "message_id", "position")
 
-    def __init__(self, html, message_id=None, audience=None, event="update"):
+    def __init__(self, html, message_id=None, audience=None, event="update", position=None):
         self.html = html
         self.message_id = message_id
         # The ids of the users who may see it, or None for everyone on the channel.
         self.audience = audience
         # The Server-Sent Events name it goes out under; sockets ignore it.
         self.event = event
+        # A message to everyone: its place in its room's count (Message.position), by which
+        # a socket sees that one before it never came.
+        self.position = position
         self._wire = None
 
     def __repr__(self):

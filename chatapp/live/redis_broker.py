@@ -26,7 +26,7 @@ def encode(item, origin):
     """An item as the text Redis carries, marked with the process that published it."""
     if isinstance(item, Frame):
         audience = sorted(item.audience) if item.audience is not None else None
-        body = {"frame": [item.html, item.message_id, audience, item.event]}
+        body = {"frame": [item.html, item.message_id, audience, item.event, item.position]}
     elif isinstance(item, Close):
         body = {"close": list(item)}
     elif isinstance(item, ProfileChanged):
@@ -40,9 +40,9 @@ def decode(text):
     """(the publishing process, the item) from the text Redis carried."""
     data = json.loads(text)
     if "frame" in data:
-        html, message_id, audience, event = data["frame"]
+        html, message_id, audience, event, position = data["frame"]
         audience = frozenset(audience) if audience is not None else None
-        item = Frame(html, message_id, audience, event)
+        item = Frame(html, message_id, audience, event, position)
     elif "close" in data:
         item = Close(*data["close"])
     else:
