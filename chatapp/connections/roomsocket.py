@@ -172,8 +172,7 @@ class RoomSocket:
         self.last_typing = now
         user = db.session.get(User, self.user_id)
         if user is not None and user.shares_typing and self.is_member():
-            html = render_template("chat/_typing.html", user=user)
-            get_broker().publish(room_channel(self.room_id), Frame(html))
+            roster.typing(self.room_id, self.room_name, user)
 
     def resume(self, after):
         """Send what was said after the given id and not sent live already, once."""
