@@ -6,7 +6,7 @@ from flask import Flask
 
 from chatapp import bookkeeping, cli, database, headers, incoming, messaging, roster, settings
 from chatapp.blueprints import api, auth, chat, errors, events, invitations, rooms, users
-from chatapp.connections import websocket
+from chatapp.connections import apisocket, websocket
 from chatapp.extensions import (
     api_rate_limit,
     csrf,
@@ -46,6 +46,7 @@ def create_app(test_config=None):
     api_rate_limit.init_app(app)
     sock.init_app(app)
     websocket.init_app(app)
+    apisocket.init_app(app)
     broker.init_app(app)
     presence.init_app(app, announce_gone=roster.announce_gone)
     messaging.init_app(app)

@@ -1,9 +1,14 @@
 """Helpers for API tests: a program with a token, as a bot would be."""
 
+import contextlib
 import json
+import time
 import urllib.error
 import urllib.request
 
+import simple_websocket
+
+from tests.live import BrowserLikeClient
 from tests.support import PASSWORD
 
 API = "/api/v1"
@@ -91,3 +96,73 @@ def live_token(server, username, password=PASSWORD):
     )
     assert status == 201, answer
     return answer["token"]
+
+
+class ProgramSocket:
+    """A program's event socket on a live server, keeping every event it received."""
+
+    def __init__(self, server, token):
+        url = server.url.replace("http://", "ws://") + API + "/ws"
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.client = BrowserLikeClient.connect(url, headers=headers)
+        self.events = []
+        self.seen = 0
+
+    def request(self, kind, **fields):
+        """Send one request of a type with its fields."""
+        self.send_text(json.dumps({"type": kind, **fields}))
+
+    def send_text(self, text):
+        """Send a text frame as it is."""
+        self.client.send(text)
+
+    def next(self, kind=None, timeout=5, **fields):
+        """The next event not taken yet (of a type, with these fields); later ones stay."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for index in range(self.seen, len(self.events)):
+                event = self.events[index]
+                if matches(event, kind, fields):
+                    self.seen = index + 1
+                    return event
+            if time.monotonic() > deadline:
+                later = self.events[self.seen :]
+                raise AssertionError(f"no {kind} event with {fields}; got {later}")
+            self.receive(deadline - time.monotonic())
+
+    def receive(self, timeout):
+        """Wait up to timeout seconds for one more event."""
+        frame = self.client.receive(timeout=max(0.01, timeout))
+        if frame is not None:
+            self.events.append(json.loads(frame))
+
+    def drain(self, seconds=0.3):
+        """Collect whatever arrives within seconds; return the events not taken yet."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.receive(deadline - time.monotonic())
+        return self.events[self.seen :]
+
+    def of_type(self, kind):
+        """Every event of a type received so far."""
+        return [event for event in self.events if event["type"] == kind]
+
+    def wait_closed(self, timeout=5):
+        """Wait until the server closes the socket; return the close code."""
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(simple_websocket.ConnectionClosed):
+            while time.monotonic() < deadline:
+                self.receive(0.1)
+        if self.client.connected:
+            raise AssertionError(f"the socket is still open after {timeout} s")
+        return self.client.close_reason
+
+    def close(self):
+        """Hang up."""
+        with contextlib.suppress(simple_websocket.ConnectionClosed):
+            self.client.close()
+
+
+def matches(event, kind, fields):
+    """Whether an event is of the type (any, for None) and has these fields."""
+    return kind in (None, event["type"]) and all(event.get(k) == v for k, v in fields.items())
