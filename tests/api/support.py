@@ -6,12 +6,15 @@ import time
 import urllib.error
 import urllib.request
 
+import jsonschema_rs
 import simple_websocket
+import yaml
 
-from tests.live import BrowserLikeClient
+from tests.live import PROJECT, BrowserLikeClient
 from tests.support import PASSWORD
 
 API = "/api/v1"
+ASYNCAPI = yaml.safe_load((PROJECT / "docs" / "asyncapi.yaml").read_text())
 
 
 class Program:
@@ -131,10 +134,12 @@ class ProgramSocket:
             self.receive(deadline - time.monotonic())
 
     def receive(self, timeout):
-        """Wait up to timeout seconds for one more event."""
+        """Wait up to timeout seconds for one more event, which must be as described."""
         frame = self.client.receive(timeout=max(0.01, timeout))
         if frame is not None:
-            self.events.append(json.loads(frame))
+            event = json.loads(frame)
+            check_described(event, "send")
+            self.events.append(event)
 
     def drain(self, seconds=0.3):
         """Collect whatever arrives within seconds; return the events not taken yet."""
@@ -166,3 +171,37 @@ class ProgramSocket:
 def matches(event, kind, fields):
     """Whether an event is of the type (any, for None) and has these fields."""
     return kind in (None, event["type"]) and all(event.get(k) == v for k, v in fields.items())
+
+
+def described_messages(action):
+    """{type: payload schema} of the messages the socket sends ("send") or takes ("receive")."""
+    operation = next(o for o in ASYNCAPI["operations"].values() if o["action"] == action)
+    messages = ASYNCAPI["channels"]["events"]["messages"]
+    found = {}
+    for reference in operation["messages"]:
+        message = messages[reference["$ref"].rsplit("/", 1)[1]]
+        name = message["$ref"].rsplit("/", 1)[1]
+        payload = ASYNCAPI["components"]["messages"][name]["payload"]
+        found[type_of(payload)] = f"#/components/messages/{name}/payload"
+    return found
+
+
+def type_of(payload):
+    """The "type" a payload schema allows."""
+    parts = [payload, *payload.get("allOf", ())]
+    return next(
+        p["properties"]["type"]["const"]
+        for p in parts
+        if "const" in p.get("properties", {}).get("type", {})
+    )
+
+
+def check_described(event, action):
+    """Fail unless the event (or request) is as the AsyncAPI document describes its type."""
+    described = described_messages(action)
+    assert event.get("type") in described, f"{event} is of no described type"
+    schema = {"components": ASYNCAPI["components"], "$ref": described[event["type"]]}
+    errors = [
+        error.message for error in jsonschema_rs.Draft202012Validator(schema).iter_errors(event)
+    ]
+    assert not errors, f"{event} is not as described: {errors}"
