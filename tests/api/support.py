@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -205,3 +206,27 @@ def check_described(event, action):
         error.message for error in jsonschema_rs.Draft202012Validator(schema).iter_errors(event)
     ]
     assert not errors, f"{event} is not as described: {errors}"
+
+
+def add_messages(server, room, author, bodies):
+    """Save many messages straight into the live server's database, as if said earlier."""
+    with sqlite3.connect(server.database) as database:
+        room_id, position = database.execute(
+            "SELECT id, message_count FROM rooms WHERE name = ?", (room,)
+        ).fetchone()
+        (author_id,) = database.execute(
+            "SELECT id FROM users WHERE username = ?", (author.username,)
+        ).fetchone()
+        rows = [
+            (room_id, author_id, body, position + n + 1, "2026-01-01 00:00:00")
+            for n, body in enumerate(bodies)
+        ]
+        database.executemany(
+            "INSERT INTO messages (room_id, author_id, is_personal, kind, body, color, position,"
+            " created_at) VALUES (?, ?, 0, 'text', ?, 0, ?, ?)",
+            rows,
+        )
+        database.execute(
+            "UPDATE rooms SET message_count = message_count + ? WHERE id = ?",
+            (len(bodies), room_id),
+        )

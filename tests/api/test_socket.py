@@ -11,7 +11,7 @@ import time
 import pytest
 import simple_websocket
 
-from tests.api.support import ProgramSocket, call_live, live_token
+from tests.api.support import ProgramSocket, add_messages, call_live, live_token
 from tests.live import live_server, unique
 
 MAX_SUBSCRIPTIONS = 3
@@ -204,7 +204,7 @@ def test_more_than_500_missed_send_the_newest_500_and_say_so(server, program):
     page.wait_for("first")
     _, listed = api(server, bob, "GET", f"/rooms/{room}/messages")
     first = listed["messages"][-1]["id"]
-    add_messages(server, room, alice, 600)
+    add_messages(server, room, alice, [f"saved {n}" for n in range(600)])
     socket = program(bob)
     assert subscribed(socket, room, after=first - 1)["truncated"] is True
     for _ in range(500):
@@ -212,29 +212,6 @@ def test_more_than_500_missed_send_the_newest_500_and_say_so(server, program):
     received = [event["message"]["body"] for event in socket.of_type("message")]
     assert received == [f"saved {n}" for n in range(100, 600)]
     assert [event for event in socket.drain(0.3) if event["type"] == "message"] == []
-
-
-def add_messages(server, room, author, count):
-    """Save many messages straight into the live server's database, as if said earlier."""
-    with sqlite3.connect(server.database) as database:
-        room_id, position = database.execute(
-            "SELECT id, message_count FROM rooms WHERE name = ?", (room,)
-        ).fetchone()
-        (author_id,) = database.execute(
-            "SELECT id FROM users WHERE username = ?", (author.username,)
-        ).fetchone()
-        rows = [
-            (room_id, author_id, f"saved {n}", position + n + 1, "2026-01-01 00:00:00")
-            for n in range(count)
-        ]
-        database.executemany(
-            "INSERT INTO messages (room_id, author_id, is_personal, kind, body, color, position,"
-            " created_at) VALUES (?, ?, 0, 'text', ?, 0, ?, ?)",
-            rows,
-        )
-        database.execute(
-            "UPDATE rooms SET message_count = message_count + ? WHERE id = ?", (count, room_id)
-        )
 
 
 # Subscriptions that end
