@@ -535,6 +535,7 @@ def test_membership_changes_reach_subscribers_and_the_member(server, program):
     for socket in (owners, members):
         handed = socket.next("member", change="owner")
         assert (handed["user"], handed["by"]) == (bob.username, alice.username)
+    members.drain(0.5)
     assert members.of_type("member")[-1]["change"] == "owner"
     assert not any(e["change"] == "invited" for e in members.of_type("member"))
     assert len([e for e in members.of_type("member") if e["change"] == "owner"]) == 1
