@@ -13,6 +13,7 @@ import simple_websocket
 
 from tests.api.support import ProgramSocket, add_messages, call_live, live_token
 from tests.live import live_server, unique
+from tests.support import PASSWORD
 
 MAX_SUBSCRIPTIONS = 3
 REQUEST_LIMIT = 30
@@ -102,6 +103,14 @@ def test_a_token_revoked_on_the_profile_page_closes_its_socket(server, program):
     _, _, page = alice.get("/chat/profile/")
     token_id = page.split("/chat/profile/tokens/")[1].split("/revoke")[0]
     alice.post(f"/chat/profile/tokens/{token_id}/revoke", page="/chat/profile/")
+    assert socket.wait_closed() == 1008
+
+
+def test_deleting_the_account_closes_its_program_sockets(server, program):
+    [alice] = server.people("alice")
+    socket = program(alice)
+    data = {"confirm_password": PASSWORD}
+    alice.post("/chat/profile/delete", data, page="/chat/profile/")
     assert socket.wait_closed() == 1008
 
 
