@@ -6,7 +6,7 @@ from flask import Flask
 
 from chatapp import bookkeeping, cli, database, headers, incoming, messaging, roster, settings
 from chatapp.blueprints import api, auth, chat, errors, events, invitations, rooms, users
-from chatapp.connections import roomsocket, websocket
+from chatapp.connections import apisocket, roomsocket, websocket
 from chatapp.extensions import (
     api_rate_limit,
     csrf,
@@ -47,6 +47,7 @@ def create_app(test_config=None):
     sock.init_app(app)
     websocket.init_app(app)
     roomsocket.init_app(app)
+    apisocket.init_app(app)
     broker.init_app(app)
     presence.init_app(app, announce_gone=roster.announce_gone)
     messaging.init_app(app)

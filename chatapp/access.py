@@ -15,6 +15,11 @@ def room_or_404(query, name):
     return room
 
 
+def joined_room(user, name):
+    """A room the user is a member of, or None: for callers that answer a refusal themselves."""
+    return db.session.scalar(Room.joined_by(user).where(Room.named(name)))
+
+
 def open_room_or_404(name):
     """A room I may open: mine, a public one, one I am invited to (any, for an admin)."""
     return room_or_404(Room.open_to(current_user), name)

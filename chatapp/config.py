@@ -36,6 +36,8 @@ SIGNUP_LIMIT_PER_ADDRESS = "120/h"
 AVATAR_UPLOAD_LIMIT_PER_USER = "10/h"
 API_RATE_LIMIT = "120/m"  # per token, or per address for requests without one
 API_MAX_BODY_BYTES = 64 * 1024  # a JSON request body; far above the longest message
+API_SOCKET_REQUEST_LIMIT = "120/10s"  # requests per program socket (WS /api/v1/ws)
+API_SOCKET_MAX_SUBSCRIPTIONS = 100  # rooms one program socket may hear at once
 PROXY_COUNT = 0  # reverse proxies in front of the app whose X-Forwarded-* we trust
 
 # A form without a file, URL-encoded: the longest message (4,000 characters of up to

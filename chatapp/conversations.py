@@ -2,7 +2,7 @@
 
 from sqlalchemy.exc import IntegrityError
 
-from chatapp import notify
+from chatapp import notify, shapes
 from chatapp.extensions import db
 from chatapp.models import Room
 
@@ -19,5 +19,6 @@ def open_conversation(me, other):
         # Both opened it at once: the unique name let only one row in.
         db.session.rollback()
         return Room.direct_between(me, other), False
-    notify.rooms_changed([other.id])
+    notify.rooms_changed([other.id], shapes.room_created_event(room))
+    notify.to_programs([me.id], shapes.room_created_event(room))
     return room, True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 from sqlalchemy import bindparam, insert, select, update
 
-from chatapp import bookkeeping, roomlog
+from chatapp import bookkeeping, roomlog, shapes
 from chatapp.extensions import db, flood_control
 from chatapp.live.broker import Frame, get_broker, room_channel
 from chatapp.live.presence import get_presence
@@ -164,7 +164,7 @@ def after_saving(room_name, messages):
     except OSError:
         current_app.logger.exception("could not log messages in %s", room_name)
     for message in messages:
-        publish(message)
+        publish(message, room_name)
     bookkeeping.get_bookkeeper().messages_said(messages[0].room_id)
 
 
@@ -314,11 +314,12 @@ _ADD_PERSONAL = (
 )
 
 
-def publish(message):
+def publish(message, room_name):
     """Render the message once and send the same bytes to everyone who may see it."""
     audience, position = None, message.position
     if message.is_personal:
         audience, position = frozenset({message.author_id, message.recipient_id}), None
     html = render_template("chat/_message_frame.html", messages=[message])
-    frame = Frame(html, message.id, audience, position=position)
+    data = shapes.message_event(message, room_name)
+    frame = Frame(html, message.id, audience, data=data, position=position)
     get_broker().publish(room_channel(message.room_id), frame)

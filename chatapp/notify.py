@@ -2,13 +2,16 @@
 
 Frames named "update" are out-of-band swaps every page can take (badges, counts, notices,
 who is online). "rooms" and "invitations" only tell a page that a list it shows changed;
-the lists fetch themselves again, so that each user gets their own view and forms.
+the lists fetch themselves again, so that each user gets their own view and forms. What
+programs are told (chatapp.shapes) rides along as each frame's data, built once; frames
+with data alone reach programs only.
 """
 
 import functools
 
 from flask import render_template
 
+from chatapp import shapes
 from chatapp.extensions import db
 from chatapp.live.broker import (
     SITE_CHANNEL,
@@ -20,23 +23,30 @@ from chatapp.live.broker import (
     user_channel,
 )
 from chatapp.live.presence import SITE, get_presence
-from chatapp.models import PENDING, Invitation
+from chatapp.models import ACCEPTED, PENDING, Invitation, Room
 
 CHANGED = "changed"
 
 
-def to_user(user_id, html, event="update"):
+def to_user(user_id, html, event="update", data=None):
     """Publish a frame to every stream of one user."""
-    get_broker().publish(stream_channel(user_id), Frame(html, event=event))
+    get_broker().publish(stream_channel(user_id), Frame(html, event=event, data=data))
 
 
-def invitations_changed(user_id):
+def to_users(user_ids, frame):
+    """Publish one frame to every stream of each of these users."""
+    broker = get_broker()
+    for user_id in set(user_ids):
+        broker.publish(stream_channel(user_id), frame)
+
+
+def invitations_changed(user_id, data=None):
     """The user's pending invitations changed: the badge and the lists follow."""
     to_user(
         user_id,
         render_template("partials/_invitation_badge.html", count=pending_count(user_id), oob=True),
     )
-    to_user(user_id, CHANGED, event="invitations")
+    to_user(user_id, CHANGED, event="invitations", data=data)
 
 
 def pending_count(user_id):
@@ -49,13 +59,25 @@ def pending_count(user_id):
 
 def invitation_answered(invitation):
     """Tell the inviter of the answer, and the invitee's other pages too."""
+    data = shapes.invitation_event(invitation)
     if invitation.inviter_id is not None:
         invitee, room = invitation.invitee.username, invitation.room.name
         text = f"{invitee} {invitation.status} your invitation to {room}."
-        tell(invitation.inviter_id, text)
+        tell(invitation.inviter_id, text, data)
         rooms_changed([invitation.inviter_id])
-    invitations_changed(invitation.invitee_id)
+    invitations_changed(invitation.invitee_id, data)
     rooms_changed([invitation.invitee_id])
+    if invitation.status == ACCEPTED:
+        member_changed(invitation.room, invitation.invitee, "joined")
+
+
+def member_changed(room, user, change, by=None, audience=None):
+    """Tell programs that someone's membership changed: the room's, and the person's own."""
+    data = shapes.member_event(room.name, user.username, change, by and by.username)
+    frame = Frame(None, audience=audience, data=data)
+    get_broker().publish(room_channel(room.id), frame)
+    if change != "invited":
+        to_users([user.id], frame)
 
 
 def profile_changed(user_id):
@@ -63,26 +85,31 @@ def profile_changed(user_id):
     get_broker().publish(user_channel(user_id), ProfileChanged())
 
 
-def tell(user_id, text):
+def tell(user_id, text, data=None):
     """Show a short notice on every page the user has open."""
-    to_user(user_id, render_template("partials/_live_notice.html", text=text))
+    to_user(user_id, render_template("partials/_live_notice.html", text=text), data=data)
 
 
-def rooms_changed(user_ids):
+def rooms_changed(user_ids, data=None):
     """The lists of rooms these users see changed."""
-    for user_id in set(user_ids):
-        to_user(user_id, CHANGED, event="rooms")
+    to_users(user_ids, Frame(CHANGED, event="rooms", data=data))
 
 
-def public_rooms_changed():
+def to_programs(user_ids, data):
+    """Tell these users' programs something their pages do not show."""
+    to_users(user_ids, Frame(None, data=data))
+
+
+def public_rooms_changed(data=None):
     """A public room appeared, changed or went: every lobby lists it anew."""
-    get_broker().publish(SITE_CHANNEL, Frame(CHANGED, event="rooms"))
+    get_broker().publish(SITE_CHANNEL, Frame(CHANGED, event="rooms", data=data))
 
 
 def announce(author, text):
     """An admin's announcement, to everyone connected."""
-    html = render_template("partials/_announcement.html", author=author, text=text)
-    get_broker().publish(SITE_CHANNEL, Frame(html))
+    html = render_template("partials/_announcement.html", author=author.shown_name, text=text)
+    data = shapes.announcement_event(author.username, text)
+    get_broker().publish(SITE_CHANNEL, Frame(html, data=data))
 
 
 def came_online(user_id):
@@ -128,4 +155,7 @@ def unread_room_html(room_id, count):
 def receipts_changed(room_id, author_id, receipts, direct):
     """Show an author how many have read each of their messages: {message id: readers}."""
     html = render_template("chat/_receipts.html", receipts=receipts, direct=direct, oob=True)
-    get_broker().publish(room_channel(room_id), Frame(html, audience=frozenset({author_id})))
+    room = db.session.get(Room, room_id)
+    data = shapes.receipts_event(room.name, receipts) if room is not None else None
+    frame = Frame(html, audience=frozenset({author_id}), data=data)
+    get_broker().publish(room_channel(room_id), frame)

@@ -1,21 +1,26 @@
 """What follows a change to a room, whether a page or the API made it.
 
 The change itself is committed first; then its room log follows, sockets that may no
-longer stay open close, and the people concerned see it on their open pages.
+longer stay open close, and the people concerned see it on their open pages and hear of
+it in their programs.
 """
 
 from flask import current_app
 
-from chatapp import notify, roomlog
+from chatapp import notify, roomlog, shapes
 from chatapp.connections import closing
+from chatapp.models import OWNER
 
 
-def created(room, invitees):
+def created(room):
     """The invited see their invitations; every lobby lists a new public room."""
-    for invitee in invitees:
-        notify.invitations_changed(invitee.id)
+    for invitation in room.pending_invitations():
+        invited(invitation)
+    data = shapes.room_created_event(room)
     if room.is_public:
-        notify.public_rooms_changed()
+        notify.public_rooms_changed(data)
+    else:
+        notify.to_programs([membership.user_id for membership in room.memberships], data)
 
 
 def changed(room, old_name, was_public):
@@ -26,9 +31,13 @@ def changed(room, old_name, was_public):
         roomlog.move_log(old_name, room.name)
     except OSError:
         current_app.logger.exception("could not move the log of %s", old_name)
-    notify.rooms_changed(membership.user_id for membership in room.memberships)
-    if was_public or room.is_public:
-        notify.public_rooms_changed()
+    data = shapes.room_changed_event(room, old_name)
+    # Whoever lists a public room hears of it once, on the site's channel.
+    listed_by_all = was_public or room.is_public
+    members = [membership.user_id for membership in room.memberships]
+    notify.rooms_changed(members, None if listed_by_all else data)
+    if listed_by_all:
+        notify.public_rooms_changed(data)
 
 
 def deleted(room_id, room_name, member_ids, was_public, actor_id):
@@ -41,8 +50,30 @@ def deleted(room_id, room_name, member_ids, was_public, actor_id):
         current_app.logger.exception("could not set the log of %s aside", room_name)
 
 
-def member_removed(room, member):
+def invited(invitation):
+    """The invitee sees the invitation; the room's owner and the inviter hear of it."""
+    notify.invitations_changed(invitation.invitee_id, shapes.invitation_event(invitation))
+    room = invitation.room
+    managers = {m.user_id for m in room.memberships if m.role == OWNER}
+    managers.add(invitation.inviter_id)
+    audience = frozenset(managers - {None})
+    notify.member_changed(room, invitation.invitee, "invited", invitation.inviter, audience)
+
+
+def invitation_revoked(invitation):
+    """The invitee's invitation goes from their lists."""
+    notify.invitations_changed(invitation.invitee_id, shapes.invitation_event(invitation))
+
+
+def member_joined(room, user):
+    """The newcomer's lists show the room; the room hears of them."""
+    notify.rooms_changed([user.id])
+    notify.member_changed(room, user, "joined")
+
+
+def member_removed(room, member, by):
     """The removed member's sockets in the room close, and they are told why."""
+    notify.member_changed(room, member, "removed", by)
     closing.close_member_sockets(room.id, member.id, "You were removed from this room.")
     notify.tell(member.id, f"You were removed from {room.name}.")
     notify.rooms_changed([member.id])
@@ -50,5 +81,11 @@ def member_removed(room, member):
 
 def member_left(room, user):
     """The sockets of one who left close, and their lists drop the room."""
+    notify.member_changed(room, user, "left")
     closing.close_member_sockets(room.id, user.id, "You left this room.")
     notify.rooms_changed([user.id])
+
+
+def owner_changed(room, new_owner, by):
+    """The room hears who owns it now."""
+    notify.member_changed(room, new_owner, "owner", by)

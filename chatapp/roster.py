@@ -10,11 +10,11 @@ from typing import NamedTuple
 from flask import get_template_attribute, render_template
 from markupsafe import Markup
 
-from chatapp import notify
+from chatapp import notify, shapes
 from chatapp.extensions import db
 from chatapp.live.broker import Frame, get_broker, room_channel
 from chatapp.live.presence import SITE, get_presence
-from chatapp.models import User, shown_name
+from chatapp.models import Room, User, shown_name
 
 
 class Card(NamedTuple):
@@ -70,7 +70,18 @@ def announce(room_id, user_id, event):
     html = render_template(
         "chat/_presence_frame.html", subject=subject, user_id=user_id, event=event, entry=entry
     )
-    get_broker().publish(room_channel(room_id), Frame(html))
+    room = db.session.get(Room, room_id)
+    data = None
+    if subject is not None and room is not None:
+        data = shapes.presence_event(room.name, subject.username, event)
+    get_broker().publish(room_channel(room_id), Frame(html, data=data))
+
+
+def typing(room_id, room_name, user):
+    """Tell the room that the user is typing."""
+    html = render_template("chat/_typing.html", user=user)
+    data = shapes.typing_event(room_name, user.username)
+    get_broker().publish(room_channel(room_id), Frame(html, data=data))
 
 
 def announce_gone(room_id, user_id):

@@ -1,8 +1,19 @@
 """The in-process broker: the same frame to every subscriber of a channel, and nowhere else."""
 
+import json
+
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from chatapp.live.broker import Close, Frame, Inbox, LocalBroker, room_channel, user_channel
+from chatapp.live.broker import (
+    Close,
+    Frame,
+    Inbox,
+    LocalBroker,
+    TokenRevoked,
+    room_channel,
+    user_channel,
+)
+from chatapp.live.redis_broker import decode, encode
 
 
 def subscribed(broker, *channels):
@@ -100,3 +111,34 @@ def test_a_close_order_can_spare_one_session():
     close = Close(1008, keep_session_id="mine")
     assert close.applies_to(room_id=4, session_id="theirs")
     assert not close.applies_to(room_id=4, session_id="mine")
+
+
+def test_a_frame_with_data_alone_reaches_programs_and_no_page():
+    frame = Frame(None, audience=frozenset({1}), data={"type": "member", "room": "kitchen"})
+    assert not frame.is_for(1)
+    assert frame.may_see(1) and not frame.may_see(2)
+    assert Frame("<p>hi</p>", data={"type": "typing"}).is_for(3)
+
+
+def test_a_frames_data_is_encoded_once_as_a_websocket_text_message():
+    frame = Frame("<p>hi</p>", data={"type": "message", "body": "héllo <b>"})
+    assert frame.json_wire is frame.json_wire
+    reader = FrameProtocol(client=True, extensions=[])
+    reader.receive_bytes(frame.json_wire)
+    [received] = list(reader.received_frames())
+    assert received.opcode is Opcode.TEXT and received.message_finished
+    assert json.loads(received.payload) == frame.data
+
+
+def test_what_redis_carries_keeps_a_frames_data_and_a_revocation():
+    frame = Frame("<p>hi</p>", 7, frozenset({1, 2}), "rooms", {"type": "room_deleted", "room": "a"})
+    origin, carried = decode(encode(frame, "here"))
+    assert origin == "here"
+    assert (carried.html, carried.message_id, carried.audience, carried.event, carried.data) == (
+        "<p>hi</p>",
+        7,
+        frozenset({1, 2}),
+        "rooms",
+        {"type": "room_deleted", "room": "a"},
+    )
+    assert decode(encode(TokenRevoked(12), "here")) == ("here", TokenRevoked(12))

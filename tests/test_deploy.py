@@ -22,7 +22,7 @@ def test_nginx_sends_browsers_to_https_for_a_year():
 def test_nginx_caps_sockets_and_event_streams_per_client_address():
     assert re.search(r"limit_conn_zone \$binary_remote_addr zone=(\w+):", NGINX)
     zone = re.search(r"zone=(\w+):", NGINX).group(1)
-    for pattern in ["location ~ ^/chat/room/[^/]+/ws$", "location = /chat/events"]:
+    for pattern in ["location ~ ^(/chat/room/[^/]+/ws|/api/v1/ws)$", "location = /chat/events"]:
         assert re.search(rf"limit_conn {zone} \d+;", location(pattern)), pattern
 
 

@@ -106,12 +106,12 @@ def test_a_message_goes_out_only_once_it_is_saved(app, crowd, monkeypatch):
     published = []
     publish = messaging.publish
 
-    def publish_if_saved(message):
+    def publish_if_saved(message, room_name):
         database = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
         with sqlite3.connect(database) as elsewhere:
             query = "SELECT body FROM messages WHERE id = ?"
             published.append(elsewhere.execute(query, (message.id,)).fetchone())
-        publish(message)
+        publish(message, room_name)
 
     monkeypatch.setattr(messaging, "publish", publish_if_saved)
     post(app, crowd[0], "saved first")

@@ -4,6 +4,7 @@ import pytest
 
 from chatapp import roomchanges, roomlog
 from chatapp.live.broker import Close, Inbox, get_broker, room_channel
+from chatapp.models import Room
 
 
 @pytest.mark.parametrize("step", ["deleted", "renamed"])
@@ -20,9 +21,6 @@ def test_sockets_are_told_even_when_the_log_cannot_follow(app, monkeypatch, step
             roomchanges.deleted(5, "kitchen", [], False, 1)
             assert isinstance(inbox.get(timeout=1), Close)
         else:
-
-            class Room:
-                id, name, is_public, memberships = 5, "pantry", False, []
-
-            roomchanges.changed(Room, "kitchen", False)
+            room = Room(id=5, name="pantry", visibility="private", is_direct=False)
+            roomchanges.changed(room, "kitchen", False)
             assert 'id="room-moved"' in inbox.get(timeout=1).html

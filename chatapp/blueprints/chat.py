@@ -3,9 +3,8 @@
 from flask import Blueprint, abort, current_app, flash, g, request, session, url_for
 from flask_login import current_user
 
-from chatapp import notify, reading
+from chatapp import reading, roomchanges
 from chatapp.access import my_room_or_404, open_room_or_404
-from chatapp.connections import closing
 from chatapp.connections.roomsocket import RoomSocket
 from chatapp.connections.websocket import decline_extensions
 from chatapp.extensions import db, sock
@@ -87,7 +86,7 @@ def join(name):
     room = open_room_or_404(name)
     room.join(current_user)
     db.session.commit()
-    notify.rooms_changed([current_user.id])
+    roomchanges.member_joined(room, current_user._get_current_object())
     return redirect_after_post(url_for("chat.room", name=room.name))
 
 
@@ -100,8 +99,7 @@ def leave(name):
     except RoomRefusal as refusal:
         return render_room(room, "chat/_leave_form.html", refusal.status, leave_error=str(refusal))
     db.session.commit()
-    closing.close_member_sockets(room.id, current_user.id, "You left this room.")
-    notify.rooms_changed([current_user.id])
+    roomchanges.member_left(room, current_user._get_current_object())
     flash(f"You left {room.name}.")
     return redirect_after_post(url_for("rooms.lobby"))
 

@@ -59,7 +59,7 @@ def create():
         db.session.rollback()
         form.invite.errors = [str(refusal)]
         return render_lobby(form, refusal.status)
-    roomchanges.created(room, invitees)
+    roomchanges.created(room)
     return redirect_after_post(url_for("chat.room", name=room.name))
 
 
@@ -115,7 +115,7 @@ def announce():
     form = AnnouncementForm()
     if not form.validate_on_submit():
         return render_lobby(RoomForm(formdata=None), 422, "rooms/_announce_form.html", form)
-    notify.announce(current_user.shown_name, form.text.data)
+    notify.announce(current_user, form.text.data)
     flash("Announced.")
     return redirect_after_post(url_for("rooms.lobby"))
 
@@ -159,7 +159,7 @@ def invite(name):
         form.username.errors = [f"There is no user named {form.username.data}."]
         return render_people(room, 422, invite_form=form)
     try:
-        room.invite(invitee, current_user)
+        invitation = room.invite(invitee, current_user)
         db.session.commit()
     except RoomRefusal as refusal:
         form.username.errors = [str(refusal)]
@@ -168,7 +168,7 @@ def invite(name):
         db.session.rollback()
         form.username.errors = [f"{invitee.username} is already invited."]
         return render_people(room, 409, invite_form=form)
-    notify.invitations_changed(invitee.id)
+    roomchanges.invited(invitation)
     return people_changed(room, f"Invited {invitee.username}.")
 
 
@@ -180,7 +180,7 @@ def revoke(name, invitation_id):
     invitation = pending_invitation_or_404(room, invitation_id)
     invitation.revoke()
     db.session.commit()
-    notify.invitations_changed(invitation.invitee_id)
+    roomchanges.invitation_revoked(invitation)
     return people_changed(room, f"The invitation of {invitation.invitee.username} was revoked.")
 
 
@@ -195,7 +195,7 @@ def remove_member(name, username):
     except RoomRefusal as refusal:
         return render_people(room, refusal.status, people_error=str(refusal))
     db.session.commit()
-    roomchanges.member_removed(room, member)
+    roomchanges.member_removed(room, member, current_user)
     return people_changed(room, f"{member.username} was removed.")
 
 
@@ -210,6 +210,7 @@ def hand_over(name, username):
     except RoomRefusal as refusal:
         return render_people(room, refusal.status, people_error=str(refusal))
     db.session.commit()
+    roomchanges.owner_changed(room, new_owner, current_user)
     if not room.is_managed_by(current_user):
         flash(f"{new_owner.username} owns {room.name} now.")
         return redirect_after_post(url_for("chat.room", name=room.name))

@@ -158,6 +158,7 @@ def revoke_token(token_id):
         abort(404)
     db.session.delete(token)
     db.session.commit()
+    closing.close_token_sockets(current_user.id, token.id)
     return render_tokens(TokenForm(formdata=None), notice=f"The token {token.name} was revoked.")
 
 

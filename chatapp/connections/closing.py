@@ -4,8 +4,15 @@ import secrets
 
 from flask import render_template, url_for
 
-from chatapp import notify
-from chatapp.live.broker import Close, Frame, get_broker, room_channel, user_channel
+from chatapp import notify, shapes
+from chatapp.live.broker import (
+    Close,
+    Frame,
+    TokenRevoked,
+    get_broker,
+    room_channel,
+    user_channel,
+)
 
 POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012
@@ -39,6 +46,11 @@ def close_user_sockets(user_id, reason):
     get_broker().publish(user_channel(user_id), Close(POLICY_VIOLATION, closed_notice(reason)))
 
 
+def close_token_sockets(user_id, token_id):
+    """Close the program sockets opened with a token that was just revoked."""
+    get_broker().publish(user_channel(user_id), TokenRevoked(token_id))
+
+
 def close_member_sockets(room_id, user_id, reason):
     """Close a user's sockets in one room."""
     close = Close(POLICY_VIOLATION, closed_notice(reason), room_id=room_id)
@@ -57,9 +69,11 @@ def room_deleted(room_id, room_name, member_ids, was_public, actor_id):
     for member_id in member_ids:
         if member_id != actor_id:
             notify.tell(member_id, reason)
-    notify.rooms_changed(member_ids)
+    data = shapes.room_deleted_event(room_name)
+    # Whoever lists a public room hears of it once, on the site's channel.
+    notify.rooms_changed(member_ids, None if was_public else data)
     if was_public:
-        notify.public_rooms_changed()
+        notify.public_rooms_changed(data)
 
 
 def shut_down(app):

@@ -12,6 +12,7 @@ import itertools
 import json
 import threading
 import time
+from collections import deque
 
 from flask import current_app, render_template, request
 from werkzeug.test import EnvironBuilder
@@ -37,6 +38,9 @@ from chatapp.ratelimit import Pace
 RESUME_LIMIT = 500
 # Ids of live frames sent before the resume frame came, so that resume skips them.
 LIVE_IDS_KEPT = 1000
+# Ids of the messages sent lately, so that a catch-up and a late live frame of the same
+# message (two processes, two commits) do not both send it.
+RECENT_IDS_KEPT = 64
 TYPING_EVERY_SECONDS = 3
 NOT_A_MEMBER = "You are no longer a member of this room."
 NOT_UNDERSTOOD = "That was not understood. Reload the page if this goes on."
@@ -78,6 +82,8 @@ class RoomSocket:
         # newest position (Message.position) sent, once known.
         self.last_id = 0
         self.last_position = None
+        # The last few message ids sent, made with the first message: nothing goes twice.
+        self.recent_ids = None
         self.last_typing = -TYPING_EVERY_SECONDS
 
     def serve(self):
@@ -137,6 +143,8 @@ class RoomSocket:
                 self.held.append(item)
                 return
             if item.message_id is not None:
+                if self.sent_lately(item.message_id):
+                    return
                 self.note_position(item.position)
                 self.last_id = max(self.last_id, item.message_id)
                 if not self.resumed:
@@ -159,6 +167,16 @@ class RoomSocket:
             # saving it and publishing it. The database has it.
             spawn(self.in_context, self.catch_up, self.last_id)
         self.last_position = max(self.last_position or 0, position)
+
+    def sent_lately(self, message_id):
+        """Whether the message went out lately (a catch-up may overtake its live frame);
+        if not, remember that it goes out now."""
+        if self.recent_ids is None:
+            self.recent_ids = deque(maxlen=RECENT_IDS_KEPT)
+        if message_id in self.recent_ids:
+            return True
+        self.recent_ids.append(message_id)
+        return False
 
     def note_sent_live(self, message_id):
         """Remember a live message sent before resuming, up to a bound."""
@@ -227,8 +245,7 @@ class RoomSocket:
         self.last_typing = now
         user = db.session.get(User, self.user_id)
         if user is not None and user.shares_typing and self.is_member():
-            html = render_template("chat/_typing.html", user=user)
-            get_broker().publish(room_channel(self.room_id), Frame(html))
+            roster.typing(self.room_id, self.room_name, user)
 
     def resume(self, after):
         """Send what was said after the given id and not sent live already, once."""
@@ -274,6 +291,7 @@ class RoomSocket:
 
     def send_messages(self, messages):
         """Send messages the page does not have, with the receipts of my own; their ids."""
+        messages = [message for message in messages if not self.sent_lately(message.id)]
         if not messages:
             return set()
         mine = [message.id for message in messages if message.author_id == self.user_id]

@@ -1,4 +1,4 @@
-"""Publish and subscribe on channels per room and per user, carrying rendered HTML.
+"""Publish and subscribe on channels per room and per user, carrying rendered HTML and data.
 
 A subscriber is anything with a deliver(item) method that never blocks: a room socket
 writes the frame's bytes at once (or queues them when its client is slow), an event stream
@@ -6,6 +6,7 @@ puts it in its inbox. LocalBroker fans out inside one process, which is all a si
 gunicorn worker needs; RedisBroker (chatapp/live/redis_broker.py) adds every other one.
 """
 
+import json
 import queue
 import threading
 from collections import defaultdict
@@ -19,36 +20,61 @@ INBOX_LIMIT = 1000
 
 
 class Frame:
-    """HTML to send as it is to the subscribers of a channel."""
+    """HTML to send as it is to the subscribers of a channel, and the same event as data
+    for programs; either may be missing."""
 
-    __slots__ = ("_wire", "audience", "event", "html", "message_id", "position")
+    __slots__ = (
+        "_json_wire", "_wire", "audience", "data", "event", "html", "message_id", "position",
+    )  # fmt: skip
 
-    def __init__(self, html, message_id=None, audience=None, event="update", position=None):
+    def __init__(
+        self, html, message_id=None, audience=None, event="update", data=None, position=None
+    ):
         self.html = html
         self.message_id = message_id
         # The ids of the users who may see it, or None for everyone on the channel.
         self.audience = audience
         # The Server-Sent Events name it goes out under; sockets ignore it.
         self.event = event
+        # A JSON-able dict for programs' sockets, or None when they are not told.
+        self.data = data
         # A message to everyone: its place in its room's count (Message.position), by which
         # a socket sees that one before it never came.
         self.position = position
         self._wire = None
+        self._json_wire = None
 
     def __repr__(self):
-        return f"<Frame {self.event} message={self.message_id} {self.html[:40]!r}>"
+        shown = self.html[:40] if self.html is not None else self.data
+        return f"<Frame {self.event} message={self.message_id} {shown!r}>"
 
     def is_for(self, user_id):
-        """Whether a subscriber of this user may receive the frame."""
+        """Whether pages of this user receive the frame: it carries HTML they may see."""
+        return self.html is not None and self.may_see(user_id)
+
+    def may_see(self, user_id):
+        """Whether a subscriber of this user may receive what the frame carries."""
         return self.audience is None or user_id in self.audience
 
     @property
     def wire(self):
         """The frame as a WebSocket text message, encoded once for every socket."""
         if self._wire is None:
-            # Sockets take no extensions, so a server's frame is the same bytes for all.
-            self._wire = bytes(FrameProtocol(client=False, extensions=[]).send_data(self.html))
+            self._wire = encode_text(self.html)
         return self._wire
+
+    @property
+    def json_wire(self):
+        """The data as JSON in a WebSocket text message, encoded once for every socket."""
+        if self._json_wire is None:
+            self._json_wire = encode_text(json.dumps(self.data, separators=(",", ":")))
+        return self._json_wire
+
+
+def encode_text(text):
+    """Text as one WebSocket text message from a server."""
+    # Sockets take no extensions, so a server's frame is the same bytes for all.
+    return bytes(FrameProtocol(client=False, extensions=[]).send_data(text))
 
 
 class Close(NamedTuple):
@@ -72,6 +98,12 @@ class Close(NamedTuple):
 
 class ProfileChanged(NamedTuple):
     """A user's name or avatar changed: their sockets load them afresh."""
+
+
+class TokenRevoked(NamedTuple):
+    """An API token was revoked: the sockets opened with it close."""
+
+    token_id: int
 
 
 class CatchUp(NamedTuple):

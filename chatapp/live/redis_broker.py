@@ -15,7 +15,14 @@ import threading
 
 import redis
 
-from chatapp.live.broker import CatchUp, Close, Frame, LocalBroker, ProfileChanged
+from chatapp.live.broker import (
+    CatchUp,
+    Close,
+    Frame,
+    LocalBroker,
+    ProfileChanged,
+    TokenRevoked,
+)
 
 PREFIX = "chatapp:"
 RETRY_SECONDS = 1
@@ -26,11 +33,15 @@ def encode(item, origin):
     """An item as the text Redis carries, marked with the process that published it."""
     if isinstance(item, Frame):
         audience = sorted(item.audience) if item.audience is not None else None
-        body = {"frame": [item.html, item.message_id, audience, item.event, item.position]}
+        body = {
+            "frame": [item.html, item.message_id, audience, item.event, item.data, item.position]
+        }
     elif isinstance(item, Close):
         body = {"close": list(item)}
     elif isinstance(item, ProfileChanged):
         body = {"profile": True}
+    elif isinstance(item, TokenRevoked):
+        body = {"revoked": item.token_id}
     else:
         raise TypeError(f"cannot publish {item!r} across processes")
     return json.dumps({"from": origin, **body})
@@ -40,11 +51,13 @@ def decode(text):
     """(the publishing process, the item) from the text Redis carried."""
     data = json.loads(text)
     if "frame" in data:
-        html, message_id, audience, event, position = data["frame"]
+        html, message_id, audience, event, event_data, position = data["frame"]
         audience = frozenset(audience) if audience is not None else None
-        item = Frame(html, message_id, audience, event, position)
+        item = Frame(html, message_id, audience, event, event_data, position)
     elif "close" in data:
         item = Close(*data["close"])
+    elif "revoked" in data:
+        item = TokenRevoked(data["revoked"])
     else:
         item = ProfileChanged()
     return data["from"], item

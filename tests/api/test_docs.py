@@ -6,13 +6,17 @@ from tests.api.support import API
 from tests.support import text
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+UNDOCUMENTED = {"api_docs", "api_socket"}
 
 
 def routes(app):
-    """(method, path in OpenAPI's notation) of every API route the app serves."""
+    """(method, path in OpenAPI's notation) of every API route the app serves over HTTP.
+
+    The documents and the docs page aside, and the event socket, which AsyncAPI describes.
+    """
     found = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(API) and rule.endpoint.split(".")[0] != "api_docs":
+        if rule.rule.startswith(API) and rule.endpoint.split(".")[0] not in UNDOCUMENTED:
             path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
             found |= {(method, path) for method in rule.methods & METHODS}
     return found

@@ -1,6 +1,15 @@
 """The JSON API for programs, under /api/v1: the pages' rules, with a bearer token."""
 
-from chatapp.blueprints.api import docs, guard, invitations, messages, rooms, tokens, users
+from chatapp.blueprints.api import (
+    docs,
+    guard,
+    invitations,
+    messages,
+    rooms,
+    socket,
+    tokens,
+    users,
+)
 from chatapp.blueprints.api.spec import create_api
 from chatapp.extensions import csrf
 
@@ -15,4 +24,5 @@ def init_app(app):
         # Tokens, not cookies, say who is calling: there is no session to forge a request in.
         csrf.exempt(blueprint)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(socket.bp)
     guard.init_app(app)

@@ -1,12 +1,15 @@
 """The OpenAPI document, and a page that lists what it describes; neither needs a token."""
 
-from flask import Blueprint, jsonify, render_template
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 
 from chatapp.blueprints.api.spec import PREFIX, current_document, without_token
 
 bp = Blueprint("api_docs", __name__, url_prefix=PREFIX)
 
 METHODS = ("get", "post", "put", "patch", "delete")
+ASYNCAPI = "asyncapi.yaml"
 
 
 @bp.get("/openapi.json")
@@ -14,6 +17,14 @@ METHODS = ("get", "post", "put", "patch", "delete")
 def openapi():
     """The OpenAPI 3.1 document of the API, generated from its code."""
     return jsonify(current_document())
+
+
+@bp.get("/asyncapi.yaml")
+@without_token
+def asyncapi():
+    """The AsyncAPI 3.0 document of the event socket, as kept in the repository's docs/."""
+    folder = Path(current_app.root_path).parent / "docs"
+    return send_from_directory(folder, ASYNCAPI, mimetype="application/yaml")
 
 
 @bp.get("/docs")

@@ -95,4 +95,4 @@ def announce(data):
     """An admin tells everyone with a page open something."""
     if not current_user.is_admin:
         refuse(403, "Only admins make announcements.")
-    notify.announce(current_user.shown_name, data["text"])
+    notify.announce(me(), data["text"])

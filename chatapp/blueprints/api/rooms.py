@@ -7,7 +7,7 @@ is 404, exactly as on the pages.
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from chatapp import listings, notify, reading, roomchanges
+from chatapp import listings, reading, roomchanges
 from chatapp.access import (
     managed_room_or_404,
     my_room_or_404,
@@ -75,7 +75,7 @@ def create(data):
     except RoomRefusal as refusal:
         db.session.rollback()
         refuse(refusal.status, str(refusal))
-    roomchanges.created(room, invitees)
+    roomchanges.created(room)
     return shapes.room_detail(room, current_user)
 
 
@@ -135,7 +135,7 @@ def join(name):
     room = open_room_or_404(name)
     room.join(me())
     db.session.commit()
-    notify.rooms_changed([current_user.id])
+    roomchanges.member_joined(room, me())
     return shapes.room_detail(room, current_user)
 
 
@@ -175,7 +175,7 @@ def invite(data, name):
     except IntegrityError:
         db.session.rollback()
         refuse(409, f"{invitee.username} is already invited.")
-    notify.invitations_changed(invitee.id)
+    roomchanges.invited(invitation)
     return shapes.invitation(invitation)
 
 
@@ -187,7 +187,7 @@ def revoke(name, invitation_id):
     invitation = pending_invitation_or_404(room, invitation_id)
     invitation.revoke()
     db.session.commit()
-    notify.invitations_changed(invitation.invitee_id)
+    roomchanges.invitation_revoked(invitation)
 
 
 @bp.route("/<name>/members/<username>", methods=["DELETE"])
@@ -201,7 +201,7 @@ def remove_member(name, username):
     except RoomRefusal as refusal:
         refuse(refusal.status, str(refusal))
     db.session.commit()
-    roomchanges.member_removed(room, member)
+    roomchanges.member_removed(room, member, me())
 
 
 @bp.route("/<name>/owner", methods=["PUT"])
@@ -216,4 +216,5 @@ def hand_over(data, name):
     except RoomRefusal as refusal:
         refuse(refusal.status, str(refusal))
     db.session.commit()
+    roomchanges.owner_changed(room, new_owner, me())
     return shapes.room_detail(room, current_user)

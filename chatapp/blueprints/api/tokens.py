@@ -7,6 +7,7 @@ from chatapp.blueprints.api import shapes
 from chatapp.blueprints.api.schemas import TokenRequestSchema, TokenSchema
 from chatapp.blueprints.api.spec import Blueprint
 from chatapp.blueprints.auth import password_refusal
+from chatapp.connections import closing
 from chatapp.extensions import db
 from chatapp.models import ApiToken, User
 from chatapp.names import name_key
@@ -42,5 +43,7 @@ def headers(refusal):
 @bp.response(204)
 def revoke_current():
     """Revoke the token this request carries; it stops working at once."""
-    db.session.delete(g.api_token)
+    token = g.api_token
+    db.session.delete(token)
     db.session.commit()
+    closing.close_token_sockets(token.user_id, token.id)
