@@ -13,14 +13,15 @@ import socket
 import threading
 from collections import deque
 
-from wsproto.connection import ConnectionState
-from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+from websockets.exceptions import InvalidState
+from websockets.frames import Opcode
+from websockets.protocol import SEND_EOF, Protocol, Side, State
 
 RECEIVE_BYTES = 4096
 # How long to wait for the client's answer to a close frame before hanging up.
 CLOSING_SECONDS = 5
 UNSUPPORTED_DATA = 1003
+INVALID_DATA = 1007
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
 
@@ -57,63 +58,72 @@ class WebSocket:
         # kept, and the request ends, freeing its greenlet, context and parsed headers.
         self.detached = handshaken.mode == "gunicorn"
         self._sock = handshaken.sock.dup() if self.detached else handshaken.sock
-        # The connection that the handshake made; the handshake itself is done with.
-        self._protocol = handshaken.ws.connection
+        # websockets' parser reads frames three times as fast as the handshake's wsproto.
+        self._protocol = Protocol(Side.SERVER, max_size=max_message_size)
         handshaken.ws = None
         # simple-websocket's close() would send a second close frame: mark it done.
         handshaken.connected = False
-        self._max_message_size = max_message_size
         self._queue_limit = queue_limit
         self._lock = threading.Lock()
         self._outbox = None  # made when a client is first slow, as few ever are
         self._flusher = None
         self._closing = False
+        # Set when this side closes: what the client sends after that is not read.
+        self._closed_here = False
         self._finished = False
-        self.close_code = None
         # With a timeout the socket is non-blocking underneath: a write never waits.
         self._sock.settimeout(ping_interval)
 
     def messages(self):
         """Yield each text message the client sends, until the connection ends."""
         pinged = False
-        parts, size = [], 0
-        while True:
+        parts = []
+        while self._protocol.state is not State.CLOSED:
             try:
                 data = self._sock.recv(RECEIVE_BYTES)
             except TimeoutError:
                 if pinged or self._closing:
                     break
                 pinged = True
-                self._control(Ping())
+                self._ping()
                 continue
             except OSError:
                 break
             if not data:
                 break
             pinged = False
-            try:
-                self._protocol.receive_data(data)
-                for event in self._protocol.events():
-                    if isinstance(event, TextMessage):
-                        parts.append(event.data)
-                        size += len(event.data)
-                        if size > self._max_message_size:
-                            self.close(MESSAGE_TOO_BIG, "Message is too big")
-                            parts, size = [], 0
-                        elif event.message_finished:
-                            text, parts, size = "".join(parts), [], 0
-                            if not self._closing:
-                                yield text
-                    elif isinstance(event, Ping):
-                        self._control(event.response())
-                    elif isinstance(event, CloseConnection):
-                        self._answer_close(event)
-                    elif isinstance(event, BytesMessage):
-                        self.close(UNSUPPORTED_DATA, "Send text frames")
-            except (LocalProtocolError, RemoteProtocolError):
+            for frame in self._receive(data):
+                if frame.opcode is Opcode.TEXT or (frame.opcode is Opcode.CONT and parts):
+                    parts.append(frame.data)
+                    if frame.fin:
+                        text, parts = self._decode(parts), []
+                        if text is not None and not self._closed_here:
+                            yield text
+                elif frame.opcode is Opcode.BINARY:
+                    self.close(UNSUPPORTED_DATA, "Send text frames")
+            if self._protocol.eof_sent:
                 break
-            if self._protocol.state is ConnectionState.CLOSED:
-                break
+
+    def _receive(self, data):
+        """Parse what the client sent; answer its pings and close, or fail it if it erred.
+
+        Its messages before a close of its own are still read; nothing more is sent to it.
+        """
+        protocol = self._protocol
+        with self._lock:
+            protocol.receive_data(data)
+            self._write_all(protocol.data_to_send())
+            if protocol.close_sent is not None:
+                self._closing = True
+        return protocol.events_received()
+
+    def _decode(self, parts):
+        """The text of a message's frames, or None when the client broke its UTF-8."""
+        try:
+            return b"".join(parts).decode()
+        except UnicodeDecodeError:
+            self.close(INVALID_DATA, "Send UTF-8 text")
+            return None
 
     def send(self, wire):
         """Write an encoded frame now, or queue it behind what the client has not taken."""
@@ -126,10 +136,10 @@ class WebSocket:
         with self._lock:
             if self._closing:
                 return
-            self._closing = True
-            self.close_code = code
-            with contextlib.suppress(LocalProtocolError):
-                self._write(self._protocol.send(CloseConnection(code, reason)))
+            self._closing = self._closed_here = True
+            with contextlib.suppress(InvalidState):
+                self._protocol.send_close(code, reason)
+                self._write_all(self._protocol.data_to_send())
         # The client may never answer: stop waiting for it after a while.
         with contextlib.suppress(OSError):
             self._sock.settimeout(CLOSING_SECONDS)
@@ -146,20 +156,17 @@ class WebSocket:
             with contextlib.suppress(OSError):
                 self._sock.close()
 
-    def _control(self, event):
-        """Send a ping, a pong or the answer to a close, in line with the frames."""
-        with self._lock, contextlib.suppress(LocalProtocolError):
-            self._write(self._protocol.send(event))
+    def _ping(self):
+        """Ask a quiet client whether it is still there."""
+        with self._lock, contextlib.suppress(InvalidState):
+            self._protocol.send_ping(b"")
+            self._write_all(self._protocol.data_to_send())
 
-    def _answer_close(self, event):
-        """The client closes: answer its close frame unless this side closed first."""
-        if self.close_code is None:
-            self.close_code = event.code
-        if self._protocol.state is ConnectionState.REMOTE_CLOSING:
-            with self._lock:
-                self._closing = True
-                with contextlib.suppress(LocalProtocolError):
-                    self._write(self._protocol.send(event.response()))
+    def _write_all(self, writes):
+        """Write what the protocol has to send; its end-of-stream mark is left to finish()."""
+        for data in writes:
+            if data is not SEND_EOF and data:
+                self._write(data)
 
     def _write(self, data):
         """Write or queue data; the caller holds the lock."""

@@ -13,7 +13,8 @@ from collections import defaultdict
 from typing import NamedTuple
 
 from flask import current_app
-from wsproto.frame_protocol import FrameProtocol
+from websockets.frames import Frame as WebSocketFrame
+from websockets.frames import Opcode
 
 # An event stream further behind than this stops receiving and starts afresh.
 INBOX_LIMIT = 1000
@@ -74,7 +75,7 @@ class Frame:
 def encode_text(text):
     """Text as one WebSocket text message from a server."""
     # Sockets take no extensions, so a server's frame is the same bytes for all.
-    return bytes(FrameProtocol(client=False, extensions=[]).send_data(text))
+    return WebSocketFrame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
 class Close(NamedTuple):
