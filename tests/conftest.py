@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 from chatapp import create_app
 from chatapp.extensions import db
 from deploy.cluster import running_cluster
+from tests.live import LiveServer
 from tests.services import needed, unavailable
 from tests.support import AuthActions
 
@@ -136,3 +137,19 @@ def cluster():
     settings = {"FLOOD_LIMIT": "off", "EVENTS_KEEPALIVE_SECONDS": 0.5}
     with needed(running_cluster(settings=settings)) as running:
         yield running
+
+
+# What a live server printed (its access log, its errors) is kept with a failing test's report.
+SERVER_LOG_TAIL_BYTES = 6000
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach the end of each live server's log to the report of a test that failed."""
+    report = yield
+    if report.failed:
+        servers = [value for value in item.funcargs.values() if isinstance(value, LiveServer)]
+        for server in servers:
+            tail = server.output()[-SERVER_LOG_TAIL_BYTES:]
+            report.sections.append((f"server log ({server.url})", tail))
+    return report
