@@ -112,21 +112,20 @@ class Bookkeeper:
         settled_by = time.monotonic() - FRESH_SECONDS
         online = get_presence().in_room(SITE)
         rooms = read.keys() | said.keys()
-        message_counts = reading.message_counts(rooms)
         tally = Tally()
-        for room_id in rooms:
+        for room_id, room in reading.room_tallies(rooms).items():
             readers = reading.readers_of(room_id)
             if room_id in read:
-                self.push_receipts(room_id, readers, read[room_id])
+                self.push_receipts(room_id, room, readers, read[room_id])
             position = reading.position_before(room_id, moment)
-            tally.add(room_id, readers, online, position, message_counts.get(room_id, 0))
+            tally.add(room_id, readers, online, position, room.message_count)
         self.push_counts(tally)
         with self._lock:
             for room_id, when in said.items():
                 if when <= settled_by and self._said.get(room_id) == when:
                     del self._said[room_id]
 
-    def push_receipts(self, room_id, readers, since):
+    def push_receipts(self, room_id, room, readers, since):
         """Tell the authors present in the room how many have read their messages now."""
         newest = max((reader.last_read for reader in readers), default=0)
         said = reading.said_between(room_id, since, newest, RECEIPT_WINDOW)
@@ -143,10 +142,8 @@ class Bookkeeper:
                 if message.author_id in present and self._receipts.get(message.id, 0) != count:
                     self._receipts[message.id] = count
                     changed.setdefault(message.author_id, {})[message.id] = count
-        if changed:
-            direct = reading.is_direct(room_id)
-            for author_id, receipts in changed.items():
-                notify.receipts_changed(room_id, author_id, receipts, direct)
+        for author_id, receipts in changed.items():
+            notify.receipts_changed(room_id, room, author_id, receipts)
 
     def push_counts(self, tally):
         """Push each online member's changed counts for the rooms and in all."""

@@ -23,7 +23,7 @@ from chatapp.live.broker import (
     user_channel,
 )
 from chatapp.live.presence import SITE, get_presence
-from chatapp.models import ACCEPTED, PENDING, Invitation, Room
+from chatapp.models import ACCEPTED, PENDING, Invitation
 
 CHANGED = "changed"
 
@@ -152,10 +152,14 @@ def unread_room_html(room_id, count):
     return render_template("rooms/_unread.html", room_id=room_id, count=count, oob=True)
 
 
-def receipts_changed(room_id, author_id, receipts, direct):
-    """Show an author how many have read each of their messages: {message id: readers}."""
-    html = render_template("chat/_receipts.html", receipts=receipts, direct=direct, oob=True)
-    room = db.session.get(Room, room_id)
-    data = shapes.receipts_event(room.name, receipts) if room is not None else None
+def receipts_changed(room_id, room, author_id, receipts):
+    """Show an author how many have read each of their messages: {message id: readers}.
+
+    The room is anything with its name and is_direct.
+    """
+    html = render_template(
+        "chat/_receipts.html", receipts=receipts, direct=room.is_direct, oob=True
+    )
+    data = shapes.receipts_event(room.name, receipts)
     frame = Frame(html, audience=frozenset({author_id}), data=data)
     get_broker().publish(room_channel(room_id), frame)

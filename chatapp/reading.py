@@ -82,12 +82,22 @@ def first_unread_id(membership):
     return db.session.scalar(query)
 
 
-def message_counts(room_ids):
-    """{room id: messages said to everyone there} for these rooms."""
+class RoomTally(NamedTuple):
+    """What the bookkeeper needs of a room: its name, its kind and its message count."""
+
+    name: str
+    is_direct: bool
+    message_count: int
+
+
+def room_tallies(room_ids):
+    """{room id: RoomTally} for these rooms, in one query."""
     if not room_ids:
         return {}
-    query = select(Room.id, Room.message_count).where(Room.id.in_(room_ids))
-    return dict(db.session.execute(query).all())
+    query = select(Room.id, Room.name, Room.is_direct, Room.message_count).where(
+        Room.id.in_(room_ids)
+    )
+    return {room_id: RoomTally(*rest) for room_id, *rest in db.session.execute(query)}
 
 
 def readers_of(room_id):

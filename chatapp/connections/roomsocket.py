@@ -17,7 +17,7 @@ from collections import deque
 from flask import current_app, render_template, request
 from werkzeug.test import EnvironBuilder
 
-from chatapp import bookkeeping, messaging, reading, roster
+from chatapp import messaging, reading, roster
 from chatapp.connections.closing import POLICY_VIOLATION, closed_notice
 from chatapp.connections.websocket import WebSocket
 from chatapp.extensions import db
@@ -84,6 +84,7 @@ class RoomSocket:
         self.last_position = None
         # The last few message ids sent, made with the first message: nothing goes twice.
         self.recent_ids = None
+        self.newest_remembered = 0
         self.last_typing = -TYPING_EVERY_SECONDS
 
     def serve(self):
@@ -173,9 +174,11 @@ class RoomSocket:
         if not, remember that it goes out now."""
         if self.recent_ids is None:
             self.recent_ids = deque(maxlen=RECENT_IDS_KEPT)
-        if message_id in self.recent_ids:
+        # An id above every remembered one cannot be among them: the usual case, no search.
+        if message_id <= self.newest_remembered and message_id in self.recent_ids:
             return True
         self.recent_ids.append(message_id)
+        self.newest_remembered = max(self.newest_remembered, message_id)
         return False
 
     def note_sent_live(self, message_id):
@@ -194,7 +197,8 @@ class RoomSocket:
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "read" and is_message_id(frame.get("id")):
             # The hot path: a room of N readers sends N of these for every message.
-            bookkeeping.get_bookkeeper().note_read(self.room_id, self.user_id, frame["id"])
+            # (Through self.app: current_app is a context lookup, costly at this rate.)
+            self.app.extensions["bookkeeper"].note_read(self.room_id, self.user_id, frame["id"])
             return
         with self.app.request_context(dict(self.environ)):
             self.act_on(frame, kind)
