@@ -4,24 +4,27 @@ The client's frames are built by hand here and the server's read with wsproto, s
 side of a test shares code with the parser under test.
 """
 
+import contextlib
 import os
 import socket
 import struct
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
 from wsproto.frame_protocol import CloseReason, FrameProtocol, Opcode
 
-from chatapp.connections.websocket import WebSocket
+from chatapp.connections import websocket
+from chatapp.connections.websocket import MAX_FRAGMENTS, WebSocket
 from chatapp.live.broker import encode_text
 
 TEXT, CONTINUATION, BINARY, CLOSE, PING = 0x1, 0x0, 0x2, 0x8, 0x9
 
 
-def client_frame(opcode, payload, fin=True):
-    """One masked frame as a browser sends it."""
-    head = bytes([(0x80 if fin else 0) | opcode])
+def client_frame(opcode, payload, fin=True, first_byte_bits=0):
+    """One masked frame as a browser sends it (first_byte_bits: RSV bits to set)."""
+    head = bytes([(0x80 if fin else 0) | first_byte_bits | opcode])
     size = len(payload)
     if size < 126:
         head += bytes([0x80 | size])
@@ -182,3 +185,45 @@ def test_every_length_encoding_is_read(peer_with, size):
     peer.send(client_frame(TEXT, b"x" * size), client_frame(CLOSE, struct.pack("!H", 1000)))
     peer.read_frames()
     assert [len(text) for text in peer.ended()] == [size]
+
+
+def test_a_message_in_too_many_empty_pieces_closes_with_1009(peer_with):
+    peer = peer_with()
+    pieces = [client_frame(CONTINUATION, b"", fin=False)] * (MAX_FRAGMENTS + 10)
+    peer.send(client_frame(TEXT, b"x", fin=False), *pieces, client_frame(CONTINUATION, b"y"))
+    assert close_code(peer.read_now()) == 1009
+    peer.send(client_frame(TEXT, b"after"), client_frame(CLOSE, struct.pack("!H", 1009)))
+    assert peer.ended() == []
+
+
+def test_a_client_that_keeps_talking_after_the_close_is_dropped_at_the_deadline(
+    peer_with, monkeypatch
+):
+    monkeypatch.setattr(websocket, "CLOSING_SECONDS", 0.5)
+    peer = peer_with()
+    peer.websocket.close(1008, "Gone")
+    started = time.monotonic()
+    with contextlib.suppress(OSError):
+        while peer.reader.is_alive() and time.monotonic() - started < 5:
+            peer.send(client_frame(PING, b"still here"), client_frame(TEXT, b"ignored"))
+            time.sleep(0.05)
+    assert peer.ended() == []
+    assert time.monotonic() - started < 2
+    assert [frame.opcode for frame in peer.read_frames()] == [Opcode.CLOSE]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        client_frame(TEXT, b"compressed?", first_byte_bits=0x40),
+        bytes([0x81, 0x05]) + b"plain",  # unmasked
+        client_frame(PING, b"p" * 126),  # a control frame over 125 bytes
+        client_frame(PING, b"split", fin=False),  # a fragmented control frame
+    ],
+    ids=["rsv1 without an extension", "unmasked", "long ping", "fragmented ping"],
+)
+def test_frames_no_browser_sends_fail_the_connection_with_1002(peer_with, frame):
+    peer = peer_with()
+    peer.send(frame, client_frame(TEXT, b"after"))
+    assert close_code(peer.read_frames()) == 1002
+    assert peer.ended() == []

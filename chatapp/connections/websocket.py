@@ -11,15 +11,18 @@ import contextlib
 import os
 import socket
 import threading
+import time
 from collections import deque
 
-from websockets.exceptions import InvalidState
+from websockets.exceptions import InvalidState, ProtocolError
 from websockets.frames import Opcode
-from websockets.protocol import SEND_EOF, Protocol, Side, State
+from websockets.protocol import SEND_EOF, Protocol, Side
 
 RECEIVE_BYTES = 4096
 # How long to wait for the client's answer to a close frame before hanging up.
 CLOSING_SECONDS = 5
+# Frames one message may be split into: each costs a parse, even when it carries nothing.
+MAX_FRAGMENTS = 256
 UNSUPPORTED_DATA = 1003
 INVALID_DATA = 1007
 POLICY_VIOLATION = 1008
@@ -68,8 +71,10 @@ class WebSocket:
         self._outbox = None  # made when a client is first slow, as few ever are
         self._flusher = None
         self._closing = False
-        # Set when this side closes: what the client sends after that is not read.
+        # Set when this side closes: what the client sends after that is not read, and
+        # the connection ends at the deadline whatever the client still sends.
         self._closed_here = False
+        self._close_deadline = None
         self._finished = False
         # With a timeout the socket is non-blocking underneath: a write never waits.
         self._sock.settimeout(ping_interval)
@@ -77,8 +82,8 @@ class WebSocket:
     def messages(self):
         """Yield each text message the client sends, until the connection ends."""
         pinged = False
-        parts = []
-        while self._protocol.state is not State.CLOSED:
+        message, fragments = None, 0
+        while not self._past_close_deadline():
             try:
                 data = self._sock.recv(RECEIVE_BYTES)
             except TimeoutError:
@@ -93,16 +98,29 @@ class WebSocket:
                 break
             pinged = False
             for frame in self._receive(data):
-                if frame.opcode is Opcode.TEXT or (frame.opcode is Opcode.CONT and parts):
-                    parts.append(frame.data)
-                    if frame.fin:
-                        text, parts = self._decode(parts), []
-                        if text is not None and not self._closed_here:
-                            yield text
-                elif frame.opcode is Opcode.BINARY:
-                    self.close(UNSUPPORTED_DATA, "Send text frames")
+                if frame.opcode is Opcode.TEXT:
+                    message, fragments = bytearray(frame.data), 1
+                elif frame.opcode is Opcode.CONT and message is not None:
+                    message += frame.data
+                    fragments += 1
+                else:
+                    if frame.opcode is Opcode.BINARY:
+                        self.close(UNSUPPORTED_DATA, "Send text frames")
+                    continue
+                if fragments > MAX_FRAGMENTS:
+                    self.close(MESSAGE_TOO_BIG, "Send a message in fewer frames")
+                    message = None
+                elif frame.fin:
+                    text, message = self._decode(message), None
+                    if text is not None and not self._closed_here:
+                        yield text
             if self._protocol.eof_sent:
                 break
+
+    def _past_close_deadline(self):
+        """Whether this side closed long enough ago to stop reading, answered or not."""
+        deadline = self._close_deadline
+        return deadline is not None and time.monotonic() > deadline
 
     def _receive(self, data):
         """Parse what the client sent; answer its pings and close, or fail it if it erred.
@@ -111,16 +129,20 @@ class WebSocket:
         """
         protocol = self._protocol
         with self._lock:
+            closed_before = protocol.close_sent is not None
             protocol.receive_data(data)
-            self._write_all(protocol.data_to_send())
+            writes = protocol.data_to_send()
+            # Once this side has closed, the client gets nothing more: no pongs either.
+            if not closed_before:
+                self._write_all(writes)
             if protocol.close_sent is not None:
                 self._closing = True
         return protocol.events_received()
 
-    def _decode(self, parts):
+    def _decode(self, message):
         """The text of a message's frames, or None when the client broke its UTF-8."""
         try:
-            return b"".join(parts).decode()
+            return message.decode()
         except UnicodeDecodeError:
             self.close(INVALID_DATA, "Send UTF-8 text")
             return None
@@ -137,9 +159,14 @@ class WebSocket:
             if self._closing:
                 return
             self._closing = self._closed_here = True
-            with contextlib.suppress(InvalidState):
+            self._close_deadline = time.monotonic() + CLOSING_SECONDS
+            try:
                 self._protocol.send_close(code, reason)
                 self._write_all(self._protocol.data_to_send())
+            except InvalidState:
+                pass  # the connection is closing already
+            except ProtocolError:
+                self._hang_up()  # a code or reason no close frame can carry
         # The client may never answer: stop waiting for it after a while.
         with contextlib.suppress(OSError):
             self._sock.settimeout(CLOSING_SECONDS)
@@ -220,6 +247,6 @@ class WebSocket:
     def _hang_up(self):
         """Drop the queue and cut the connection; the browser reconnects and resumes."""
         self._outbox = None
-        self._closing = True
+        self._closing = self._closed_here = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
