@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import uuid
 from functools import partial
 
 import flask_migrate
@@ -11,9 +12,9 @@ from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
-from deploy.cluster import running_cluster
+from deploy.cluster import create_database, running_cluster
 from tests.live import LiveServer
-from tests.services import needed, unavailable
+from tests.services import needed, postgresql_server, unavailable
 from tests.support import AuthActions
 
 CHROMIUM = "/usr/bin/chromium"
@@ -75,6 +76,26 @@ def migrated_database(tmp_path_factory):
             flask_migrate.upgrade()
             db.engine.dispose()
     return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_url():
+    """One throwaway PostgreSQL server for the whole run; its superuser URL."""
+    with postgresql_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_database(request):
+    """Settings that put a module's live server on SQLite, then on PostgreSQL.
+
+    On SQLite the server has a copy of the migrated file; on PostgreSQL a new database,
+    which the server's start migrates.
+    """
+    if request.param == "sqlite":
+        return {}
+    server_url = request.getfixturevalue("postgresql_url")
+    return {"DATABASE_URL": create_database(server_url, f"live_{uuid.uuid4().hex[:12]}")}
 
 
 @pytest.fixture
@@ -148,7 +169,8 @@ def pytest_runtest_makereport(item, call):
     """Attach the end of each live server's log to the report of a test that failed."""
     report = yield
     if report.failed:
-        servers = [value for value in item.funcargs.values() if isinstance(value, LiveServer)]
+        values = (getattr(item, "funcargs", None) or {}).values()
+        servers = [value for value in values if isinstance(value, LiveServer)]
         for server in servers:
             tail = server.output()[-SERVER_LOG_TAIL_BYTES:]
             report.sections.append((f"server log ({server.url})", tail))

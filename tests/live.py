@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,8 +22,10 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import NamedTuple
 
+import psycopg
 import simple_websocket
 
+from deploy.cluster import migrate
 from tests.services import free_port
 from tests.support import CSRF_FIELD, PASSWORD
 
@@ -42,12 +45,13 @@ def unique(prefix):
 class LiveServer:
     """A running gunicorn with the app's own config, its database and logs in a folder."""
 
-    def __init__(self, folder, process, port):
+    def __init__(self, folder, process, port, database_url):
         self.folder = folder
         self.process = process
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.database = folder / "chatapp.sqlite"
+        self.database_url = database_url
         self.logs = folder / "logs"
         self.browsers = []
 
@@ -66,6 +70,18 @@ class LiveServer:
         for browser in self.browsers:
             browser.close()
         self.browsers.clear()
+
+    def sql(self, statement, *params):
+        """Run one statement (with ? for parameters) on the server's database; its rows.
+
+        The same text runs on SQLite and PostgreSQL: write booleans as true and false.
+        """
+        if self.database_url.startswith("sqlite"):
+            with contextlib.closing(sqlite3.connect(self.database)) as connection, connection:
+                return connection.execute(statement, params).fetchall()
+        with psycopg.connect(self.database_url) as connection:
+            cursor = connection.execute(statement.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
 
     def output(self):
         """What the server printed so far."""
@@ -105,6 +121,9 @@ def start_server(folder, database_template, port=None, **settings):
         CHATAPP_SECRET_KEY="live test secret",
     )
     env.update({f"CHATAPP_{name}": str(value) for name, value in settings.items()})
+    if "DATABASE_URL" in settings:
+        # A database elsewhere (PostgreSQL) starts empty: the SQLite copy is migrated.
+        migrate(env)
     with open(folder / "server.log", "ab") as log:
         process = subprocess.Popen(
             [str(GUNICORN), "--config", "deploy/gunicorn.conf.py", "wsgi:app"],
@@ -113,7 +132,7 @@ def start_server(folder, database_template, port=None, **settings):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = LiveServer(folder, process, port)
+    server = LiveServer(folder, process, port, env["CHATAPP_DATABASE_URL"])
     wait_until_up(server)
     return server
 

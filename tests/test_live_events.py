@@ -1,7 +1,6 @@
 """Each user's event stream, read by a real SSE client from gunicorn on loopback."""
 
 import re
-import sqlite3
 import time
 
 import pytest
@@ -12,13 +11,15 @@ GRACE = 0.5
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, migrated_database):
-    """One live server for the module; each test makes its own people and rooms."""
+def server(tmp_path_factory, migrated_database, live_database):
+    """One live server for the module, on SQLite then on PostgreSQL; each test makes its
+    own people and rooms."""
     folder = tmp_path_factory.mktemp("events")
     settings = {
         "PRESENCE_GRACE_SECONDS": GRACE,
         "FLOOD_LIMIT": "off",
         "EVENTS_KEEPALIVE_SECONDS": 0.3,
+        **live_database,
     }
     with live_server(folder, migrated_database, **settings) as running:
         yield running
@@ -33,15 +34,14 @@ def close_streams(server):
 
 def user_id(server, browser):
     """The id the database gave the browser's user."""
-    with sqlite3.connect(server.database) as database:
-        query = "SELECT id FROM users WHERE username = ?"
-        return database.execute(query, (browser.username,)).fetchone()[0]
+    (row,) = server.sql("SELECT id FROM users WHERE username = ?", browser.username)
+    return row[0]
 
 
 def room_id(server, name):
     """The id of the room with this name."""
-    with sqlite3.connect(server.database) as database:
-        return database.execute("SELECT id FROM rooms WHERE name = ?", (name,)).fetchone()[0]
+    (row,) = server.sql("SELECT id FROM rooms WHERE name = ?", name)
+    return row[0]
 
 
 def wait_for_read_mark(server, browser, message_id, timeout=5):
@@ -52,9 +52,8 @@ def wait_for_read_mark(server, browser, message_id, timeout=5):
         " WHERE users.username = ? AND memberships.last_read_message_id >= ?"
     )
     while time.monotonic() < deadline:
-        with sqlite3.connect(server.database) as database:
-            if database.execute(query, (browser.username, message_id)).fetchone():
-                return
+        if server.sql(query, browser.username, message_id):
+            return
         time.sleep(0.05)
     raise AssertionError(f"{browser.username} has not read {message_id} after {timeout} s")
 
@@ -154,8 +153,7 @@ def test_a_deletion_and_a_removal_are_told(server):
 def test_an_admin_announcement_reaches_everyone_connected(server):
     bob, carol = server.people("bob", "carol")
     streams = [bob.events(), carol.events()]
-    with sqlite3.connect(server.database) as database:
-        database.execute("UPDATE users SET is_admin = 1 WHERE username = ?", (bob.username,))
+    server.sql("UPDATE users SET is_admin = true WHERE username = ?", bob.username)
     bob.post("/chat/announcements", {"text": "<b>Lunch</b> at noon"})
     for stream in streams:
         frame = stream.wait_for("Lunch")
@@ -326,10 +324,9 @@ def test_many_readers_make_exact_counts_and_few_receipts(server):
     assert pushes < 40
     _, _, page = author.get(f"/chat/room/{room}/")
     assert page.count("read by 8</span>") == 10
-    with sqlite3.connect(server.database) as database:
-        unread = database.execute(
-            "SELECT rooms.message_count - read_position + personal_unread FROM memberships"
-            " JOIN rooms ON rooms.id = memberships.room_id WHERE rooms.name = ?",
-            (room,),
-        ).fetchall()
+    unread = server.sql(
+        "SELECT rooms.message_count - read_position + personal_unread FROM memberships"
+        " JOIN rooms ON rooms.id = memberships.room_id WHERE rooms.name = ?",
+        room,
+    )
     assert unread == [(0,)] * 9

@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import threading
 import time
 
@@ -22,14 +21,16 @@ MESSAGE_ID = re.compile(r'<article id="msg-(\d+)"')
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, migrated_database):
-    """One live server for the module; each test makes its own people and rooms."""
+def server(tmp_path_factory, migrated_database, live_database):
+    """One live server for the module, on SQLite then on PostgreSQL; each test makes its
+    own people and rooms."""
     folder = tmp_path_factory.mktemp("live")
     settings = {
         "PRESENCE_GRACE_SECONDS": GRACE,
         "FLOOD_LIMIT": "off",
         "ALLOWED_ORIGINS": ALLOWED_ORIGIN,
         "MAX_MESSAGE_LENGTH": 200,
+        **live_database,
     }
     with live_server(folder, migrated_database, **settings) as running:
         yield running
@@ -50,20 +51,18 @@ def message_ids(frames):
 
 def stored_bodies(server, room):
     """The bodies of the room's saved messages, oldest first."""
-    with sqlite3.connect(server.database) as database:
-        rows = database.execute(
-            "SELECT body FROM messages JOIN rooms ON rooms.id = messages.room_id"
-            " WHERE rooms.name = ? ORDER BY messages.id",
-            (room,),
-        )
-        return [row[0] for row in rows]
+    rows = server.sql(
+        "SELECT body FROM messages JOIN rooms ON rooms.id = messages.room_id"
+        " WHERE rooms.name = ? ORDER BY messages.id",
+        room,
+    )
+    return [row[0] for row in rows]
 
 
 def user_id(server, browser):
     """The id of the browser's user."""
-    with sqlite3.connect(server.database) as database:
-        query = "SELECT id FROM users WHERE username = ?"
-        return database.execute(query, (browser.username,)).fetchone()[0]
+    (row,) = server.sql("SELECT id FROM users WHERE username = ?", browser.username)
+    return row[0]
 
 
 def log_lines(server, room):
@@ -233,13 +232,13 @@ def test_two_people_online_at_once_have_different_colours(server):
 
 def stored_ids(server, room, after=0):
     """The ids of the room's saved messages after an id, oldest first."""
-    with sqlite3.connect(server.database) as database:
-        rows = database.execute(
-            "SELECT messages.id FROM messages JOIN rooms ON rooms.id = messages.room_id"
-            " WHERE rooms.name = ? AND messages.id > ? ORDER BY messages.id",
-            (room, after),
-        )
-        return [row[0] for row in rows]
+    rows = server.sql(
+        "SELECT messages.id FROM messages JOIN rooms ON rooms.id = messages.room_id"
+        " WHERE rooms.name = ? AND messages.id > ? ORDER BY messages.id",
+        room,
+        after,
+    )
+    return [row[0] for row in rows]
 
 
 def test_resume_sends_everything_missed_once_while_live_frames_flow(server):
@@ -594,18 +593,16 @@ def test_a_message_saved_but_never_published_arrives_with_the_next_one(server):
     alice_ws.say("first")
     bob_ws.wait_for("first<")
     # As a process that died between saving a message and publishing it leaves things.
-    with sqlite3.connect(server.database) as database:
-        room_id, count = database.execute(
-            "SELECT id, message_count FROM rooms WHERE name = ?", (room,)
-        ).fetchone()
-        author_id = user_id(server, alice)
-        database.execute(
-            "INSERT INTO messages (room_id, author_id, is_personal, kind, body, color,"
-            " created_at, position) VALUES (?, ?, 0, 'text', 'lost in a crash', 0,"
-            " '2026-12-01 00:00:00', ?)",
-            (room_id, author_id, count + 1),
-        )
-        database.execute("UPDATE rooms SET message_count = ? WHERE id = ?", (count + 1, room_id))
+    ((room_id, count),) = server.sql("SELECT id, message_count FROM rooms WHERE name = ?", room)
+    server.sql(
+        "INSERT INTO messages (room_id, author_id, is_personal, kind, body, color,"
+        " created_at, position) VALUES (?, ?, false, 'text', 'lost in a crash', 0,"
+        " '2026-12-01 00:00:00', ?)",
+        room_id,
+        user_id(server, alice),
+        count + 1,
+    )
+    server.sql("UPDATE rooms SET message_count = ? WHERE id = ?", count + 1, room_id)
     alice_ws.say("second")
     bob_ws.wait_for("second<")
     bob_ws.wait_for("lost in a crash<")

@@ -11,7 +11,6 @@ from alembic.migration import MigrationContext
 from chatapp import create_app, reading
 from chatapp.extensions import db
 from chatapp.models import Message, Room, User
-from tests.services import postgresql_server
 from tests.support import (
     PASSWORD,
     AuthActions,
@@ -24,13 +23,6 @@ from tests.support import (
     signed_up,
     submit,
 )
-
-
-@pytest.fixture(scope="module")
-def postgresql_url():
-    """A PostgreSQL server for this module."""
-    with postgresql_server() as url:
-        yield url
 
 
 @pytest.fixture
