@@ -15,6 +15,7 @@ from tests.live import live_server
 from tests.support import PASSWORD
 
 EXAMPLES_PER_OPERATION = 20
+GUNICORN_LINE_LIMIT = "Request Line is too large"
 # What the document promises: no 5xx, and statuses, headers and bodies as described; that
 # a token is asked for; 405 with Allow. Not whether every schema-valid name passes the
 # naming rule (Unicode letters, normalised) or every invalid one fails: JSON Schema's
@@ -85,4 +86,8 @@ def test_every_operation_answers_as_documented(case, server, owner):
     for name in [name for name in case.headers or {} if name.lower() == "transfer-encoding"]:
         del case.headers[name]
     headers = {"Authorization": f"Bearer {token}"}
-    case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS)
+    response = case.call(base_url=server.url, headers=headers)
+    # So does a request line over gunicorn's limit (4094 bytes): 414, as an HTML page.
+    if response.status_code == 414 and GUNICORN_LINE_LIMIT in response.text:
+        return
+    case.validate_response(response, checks=CHECKS, headers=headers)
