@@ -41,6 +41,11 @@ LIVE_IDS_KEPT = 1000
 # Ids of the messages sent lately, so that a catch-up and a late live frame of the same
 # message (two processes, two commits) do not both send it.
 RECENT_IDS_KEPT = 64
+# A message skipped over usually comes a moment later from another process (two commits
+# published in the other order): the database is asked only once it is this late.
+GAP_GRACE_SECONDS = 1.0
+# Beyond this many skipped at once, the database is asked at once.
+MISSING_KEPT = 1000
 TYPING_EVERY_SECONDS = 3
 NOT_A_MEMBER = "You are no longer a member of this room."
 NOT_UNDERSTOOD = "That was not understood. Reload the page if this goes on."
@@ -85,6 +90,8 @@ class RoomSocket:
         # The last few message ids sent, made with the first message: nothing goes twice.
         self.recent_ids = None
         self.newest_remembered = 0
+        # Messages skipped over that may yet come live (a Gap), while there are any.
+        self.gap = None
         self.last_typing = -TYPING_EVERY_SECONDS
 
     def serve(self):
@@ -160,14 +167,43 @@ class RoomSocket:
             spawn(self.in_context, self.catch_up)
 
     def note_position(self, position):
-        """Keep the newest position sent; a message skipped over means catching up."""
+        """Keep the newest position sent; messages skipped over and overdue mean catching up."""
         if position is None:
             return
-        if self.resumed and self.last_position is not None and position > self.last_position + 1:
-            # A message before this one never came: its process may have died between
-            # saving it and publishing it. The database has it.
-            spawn(self.in_context, self.catch_up, self.last_id)
+        gap = self.gap
+        if gap is not None and position in gap.missing:
+            del gap.missing[position]
+        elif self.resumed and self.last_position is not None and position > self.last_position + 1:
+            self.note_gap(range(self.last_position + 1, position))
         self.last_position = max(self.last_position or 0, position)
+
+    def note_gap(self, positions):
+        """Wait a moment for the skipped messages; the database has them if they never come.
+
+        Their process may have died between saving and publishing them.
+        """
+        if len(positions) > MISSING_KEPT:
+            spawn(self.in_context, self.catch_up, self.last_id)
+            return
+        gap, new = self.gap, self.gap is None
+        if new:
+            gap = self.gap = Gap(self.last_id)
+        if len(gap.missing) < MISSING_KEPT:
+            gap.missing.update(dict.fromkeys(positions, time.monotonic() + GAP_GRACE_SECONDS))
+        if new:
+            # Started after noting the positions: starting a thread may switch to it.
+            spawn(self.await_gap, gap)
+
+    def await_gap(self, gap):
+        """Catch up once a skipped message is overdue; end when none is missing."""
+        while gap.missing:
+            wait = min(gap.missing.values()) - time.monotonic()
+            if wait <= 0:
+                break
+            time.sleep(wait)
+        self.gap = None
+        if gap.missing:
+            self.in_context(self.catch_up, gap.after)
 
     def sent_lately(self, message_id):
         """Whether the message went out lately (a catch-up may overtake its live frame);
@@ -308,6 +344,9 @@ class RoomSocket:
         self.connection.send(Frame(html).wire)
         self.last_id = max(self.last_id, messages[-1].id)
         self.last_position = max(self.last_position or 0, messages[-1].position)
+        if self.gap is not None:
+            for message in messages:
+                self.gap.missing.pop(message.position, None)
         return {message.id for message in messages}
 
     def redraw(self):
@@ -341,6 +380,15 @@ class RoomSocket:
     def announce_left(self):
         """Tell the room that this user left; called once the grace has passed."""
         self.in_context(roster.announce, self.room_id, self.user_id, "left")
+
+
+class Gap:
+    """Positions skipped over on a socket, each with when it is overdue, and the id of the
+    last message sent before them, where a catch-up starts."""
+
+    def __init__(self, after):
+        self.after = after
+        self.missing = {}
 
 
 def spawn(action, *args):
