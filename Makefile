@@ -22,8 +22,10 @@ test: $(VENV)/.requirements-dev
 	scripts/install-test-services
 	$(BIN)/pytest
 
-# Run the benchmarks and print their tables (bench/README.md says what they measure).
+# Run the benchmarks and print their tables (bench/README.md says what they measure);
+# one of them runs on PostgreSQL, Redis and nginx, which the tests' script installs.
 bench: $(VENV)/.requirements-dev
+	scripts/install-test-services
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.login_stall
 

@@ -2,7 +2,6 @@
 person logs in through the real form, as a browser does, for a session of their own."""
 
 import concurrent.futures
-import os
 import re
 import urllib.parse
 import urllib.request
@@ -36,15 +35,9 @@ class Crowd(NamedTuple):
     people: list
 
 
-def populate(database_path, plan):
+def populate(database_url, log_dir, plan):
     """Make the planned rooms, [(room name, [usernames])], and their people."""
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
-            "SECRET_KEY": "bench",
-            "LOG_DIR": os.path.join(os.path.dirname(database_path), "logs"),
-        }
-    )
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "LOG_DIR": log_dir})
     # One round of PBKDF2: logging in stays real but costs the benchmark nothing.
     password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
     with app.app_context():

@@ -6,7 +6,8 @@ under the same gunicorn settings. Every client is a different person, logged in 
 the form; room sockets resume as they open and send a read frame after each message, as
 room.js does at the bottom of a visible page; chatapp's clients also hold their event
 stream open, as every page does. Each workload runs 3 rounds on one server and reports
-the median of each measure.
+the median of each measure. Workload c also runs on two chatapp workers sharing
+PostgreSQL and Redis (`make cluster`'s stack), its clients spread over both.
 
     a  one room, 100 people, one sender at 200 msg/s
     g  one room, 100 people, one sender at 20 msg/s
@@ -37,7 +38,9 @@ from bench import load, population, servers
 from bench.common import cpu_seconds, migrated_database, note, percentile, resident_bytes
 from bench.profile import profiled
 
-KINDS = (servers.CHATAPP, servers.WEBSOCKETS, servers.FLASK_SOCK)
+KINDS = (servers.CHATAPP, servers.WEBSOCKETS, servers.FLASK_SOCK, servers.CLUSTER)
+# The workloads that also run on several workers (the others measure one process).
+CLUSTER_WORKLOADS = ("c",)
 START_DELAY_SECONDS = 0.5
 QUIET_SECONDS = 1
 PAGE_SECONDS = 5
@@ -122,16 +125,18 @@ def specs_for(server, crowds, workload, streams):
     specs = []
     for crowd in crowds:
         for index, person in enumerate(crowd.people):
-            headers = {"Origin": server.url}
+            client = len(specs)
+            url = server.url_for(client)
+            headers = {"Origin": url}
             if person.cookie:
                 headers["Cookie"] = person.cookie
             specs.append(
                 load.Spec(
-                    socket_url=server.socket_url(crowd.room),
+                    socket_url=server.socket_url(crowd.room, client),
                     headers=headers,
                     room=crowd.room,
                     rate=workload.rate if index < workload.senders else 0.0,
-                    stream_url=f"{server.url}/chat/events" if streams and person.cookie else None,
+                    stream_url=f"{url}/chat/events" if streams and person.cookie else None,
                 )
             )
     return specs
@@ -148,8 +153,13 @@ def server_with_people(kind, folder, template, workload):
         folder.mkdir(parents=True, exist_ok=True)
         database = folder / "populated.sqlite"
         shutil.copy(template, database)
-        population.populate(database, plan)
+        population.populate(f"sqlite:///{database}", str(folder / "logs"), plan)
         with servers.run_chatapp(folder / "server", database) as server:
+            yield server, population.log_everyone_in(server.url, plan)
+        return
+    if kind == servers.CLUSTER:
+        with servers.run_cluster() as server:
+            population.populate(server.database_url, str(folder / "logs"), plan)
             yield server, population.log_everyone_in(server.url, plan)
         return
     run = servers.run_websockets if kind == servers.WEBSOCKETS else servers.run_flask_sock
@@ -167,21 +177,21 @@ def measure_rooms(kind, folder, template, workload, options):
         server_with_people(kind, folder, template, workload) as (server, crowds),
         Load() as clients,
     ):
-        clients.open(specs_for(server, crowds, workload, streams=kind == servers.CHATAPP))
+        clients.open(specs_for(server, crowds, workload, streams=kind in servers.CHATAPPS))
         clients.round(0, 1)
         rounds = []
-        profiling = options.profile == workload.key and kind == servers.CHATAPP
+        profiling = options.profile == workload.key and kind in servers.CHATAPPS
         with profiled(server.worker, folder / f"profile-{workload.key}", active=profiling):
             for number in range(1, options.rounds + 1):
                 time.sleep(QUIET_SECONDS)
-                server_before = cpu_seconds(server.worker)
+                server_before = sum(map(cpu_seconds, server.workers))
                 client_before = cpu_seconds(clients.process.pid)
                 latencies, expected = clients.round(number, workload.seconds)
                 rounds.append(
                     Delivery(
                         latencies,
                         expected,
-                        cpu_seconds(server.worker) - server_before,
+                        sum(map(cpu_seconds, server.workers)) - server_before,
                         cpu_seconds(clients.process.pid) - client_before,
                     )
                 )
@@ -328,6 +338,11 @@ def print_rooms_table(workload, summaries):
             end="",
         )
     print()
+    if servers.CLUSTER in summaries:
+        print(
+            f"{servers.CLUSTER}: server CPU is both workers' (not PostgreSQL's or Redis's),"
+            " and their clients are spread over both"
+        )
 
 
 def print_idle_table(results):
@@ -380,6 +395,8 @@ def main(argv=None):
             if workload.key in only:
                 summaries = {}
                 for kind in kinds:
+                    if kind == servers.CLUSTER and workload.key not in CLUSTER_WORKLOADS:
+                        continue
                     note(f"({workload.key}) {workload.title}: {kind}")
                     place = folder / f"{workload.key}-{kind}"
                     summaries[kind] = summarise_rooms(
@@ -388,13 +405,13 @@ def main(argv=None):
                 print_rooms_table(workload, summaries)
         if "d" in only:
             results = {}
-            for kind in kinds:
+            for kind in (k for k in kinds if k != servers.CLUSTER):
                 note(f"(d) {IDLE.title}: {kind}")
                 results[kind] = measure_idle(kind, folder / f"d-{kind}", template, options)
             print_idle_table(results)
         if "e" in only:
             results = {}
-            for kind in (k for k in kinds if k != servers.WEBSOCKETS):
+            for kind in (k for k in kinds if k not in (servers.WEBSOCKETS, servers.CLUSTER)):
                 note(f"(e) {PAGES.title}: {kind}")
                 results[kind] = measure_pages(kind, folder / f"e-{kind}", template, options)
             print_pages_table(results)
