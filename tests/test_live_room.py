@@ -586,7 +586,8 @@ def test_one_user_may_hold_only_so_many_sockets_and_streams(tmp_path, migrated_d
         alice.socket(room).wait_for('id="presence"')
 
 
-def test_a_message_saved_but_never_published_arrives_with_the_next_one(server):
+@pytest.mark.parametrize("personal_between", [False, True], ids=["alone", "personal between"])
+def test_a_message_saved_but_never_published_arrives_with_the_next_one(server, personal_between):
     alice, bob = server.people("alice", "bob")
     room = alice.room_with(bob)
     alice_ws, bob_ws = alice.socket(room), bob.socket(room)
@@ -603,6 +604,10 @@ def test_a_message_saved_but_never_published_arrives_with_the_next_one(server):
         count + 1,
     )
     server.sql("UPDATE rooms SET message_count = ? WHERE id = ?", count + 1, room_id)
+    if personal_between:
+        # A personal message is not counted in positions: the gap still starts before it.
+        alice_ws.say("just for you", to=bob.username)
+        bob_ws.wait_for("just for you<")
     alice_ws.say("second")
     bob_ws.wait_for("second<")
     bob_ws.wait_for("lost in a crash<")

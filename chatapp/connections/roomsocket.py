@@ -44,7 +44,7 @@ RECENT_IDS_KEPT = 64
 # A message skipped over usually comes a moment later from another process (two commits
 # published in the other order): the database is asked only once it is this late.
 GAP_GRACE_SECONDS = 1.0
-# Beyond this many skipped at once, the database is asked at once.
+# Beyond this many skipped, the database is asked at once.
 MISSING_KEPT = 1000
 TYPING_EVERY_SECONDS = 3
 NOT_A_MEMBER = "You are no longer a member of this room."
@@ -87,6 +87,7 @@ class RoomSocket:
         # newest position (Message.position) sent, once known.
         self.last_id = 0
         self.last_position = None
+        self.positioned_id = 0  # the id of the message at last_position
         # The last few message ids sent, made with the first message: nothing goes twice.
         self.recent_ids = None
         self.newest_remembered = 0
@@ -150,14 +151,17 @@ class RoomSocket:
             if self.held is not None:
                 self.held.append(item)
                 return
+            skipped = None
             if item.message_id is not None:
                 if self.sent_lately(item.message_id):
                     return
-                self.note_position(item.position)
+                skipped = self.note_position(item.position, item.message_id)
                 self.last_id = max(self.last_id, item.message_id)
                 if not self.resumed:
                     self.note_sent_live(item.message_id)
             self.connection.send(item.wire)
+            if skipped is not None:
+                self.note_gap(*skipped)
         elif isinstance(item, Close) and item.applies_to(self.room_id, self.session_id):
             self.close(item)
         elif isinstance(item, ProfileChanged):
@@ -166,43 +170,46 @@ class RoomSocket:
             # The database is asked in a greenlet of its own: a publisher never waits.
             spawn(self.in_context, self.catch_up)
 
-    def note_position(self, position):
-        """Keep the newest position sent; messages skipped over and overdue mean catching up."""
+    def note_position(self, position, message_id):
+        """Keep the newest position sent and its message's id; return (positions, id) of
+        the messages it skipped over and of the last one before them, or None."""
         if position is None:
-            return
+            return None  # a personal message: it is not counted in positions
+        skipped = None
         gap = self.gap
         if gap is not None and position in gap.missing:
             del gap.missing[position]
         elif self.resumed and self.last_position is not None and position > self.last_position + 1:
-            self.note_gap(range(self.last_position + 1, position))
-        self.last_position = max(self.last_position or 0, position)
+            skipped = (range(self.last_position + 1, position), self.positioned_id)
+        if position > (self.last_position or 0):
+            self.last_position, self.positioned_id = position, message_id
+        return skipped
 
-    def note_gap(self, positions):
-        """Wait a moment for the skipped messages; the database has them if they never come.
+    def note_gap(self, positions, after):
+        """Wait a moment for skipped messages, then ask the database for those still missing.
 
         Their process may have died between saving and publishing them.
         """
-        if len(positions) > MISSING_KEPT:
-            spawn(self.in_context, self.catch_up, self.last_id)
-            return
         gap, new = self.gap, self.gap is None
         if new:
-            gap = self.gap = Gap(self.last_id)
-        if len(gap.missing) < MISSING_KEPT:
+            gap = self.gap = Gap(after)
+        if len(gap.missing) + len(positions) > MISSING_KEPT:
+            gap.overflowed = True
+        else:
             gap.missing.update(dict.fromkeys(positions, time.monotonic() + GAP_GRACE_SECONDS))
         if new:
-            # Started after noting the positions: starting a thread may switch to it.
+            # Started last: starting a thread may switch to it, and to other publishers.
             spawn(self.await_gap, gap)
 
     def await_gap(self, gap):
         """Catch up once a skipped message is overdue; end when none is missing."""
-        while gap.missing:
+        while gap.missing and not gap.overflowed:
             wait = min(gap.missing.values()) - time.monotonic()
             if wait <= 0:
                 break
             time.sleep(wait)
         self.gap = None
-        if gap.missing:
+        if gap.missing or gap.overflowed:
             self.in_context(self.catch_up, gap.after)
 
     def sent_lately(self, message_id):
@@ -343,7 +350,7 @@ class RoomSocket:
         )
         self.connection.send(Frame(html).wire)
         self.last_id = max(self.last_id, messages[-1].id)
-        self.last_position = max(self.last_position or 0, messages[-1].position)
+        self.note_sent_up_to(messages[-1])
         if self.gap is not None:
             for message in messages:
                 self.gap.missing.pop(message.position, None)
@@ -363,8 +370,13 @@ class RoomSocket:
         self.connection.send(Frame(html).wire)
         if messages:
             self.last_id = max(self.last_id, messages[-1].id)
-            self.last_position = max(self.last_position or 0, messages[-1].position)
+            self.note_sent_up_to(messages[-1])
         return {message.id for message in messages}
+
+    def note_sent_up_to(self, message):
+        """Everything up to this message, from the database, has been sent."""
+        if message.position > (self.last_position or 0):
+            self.last_position, self.positioned_id = message.position, message.id
 
     def tell(self, text, restore=None):
         """Show a note under this socket's composer, and give back refused text."""
@@ -389,6 +401,7 @@ class Gap:
     def __init__(self, after):
         self.after = after
         self.missing = {}
+        self.overflowed = False  # more were skipped than are kept: catch up at once
 
 
 def spawn(action, *args):
