@@ -227,3 +227,12 @@ def test_frames_no_browser_sends_fail_the_connection_with_1002(peer_with, frame)
     peer.send(frame, client_frame(TEXT, b"after"))
     assert close_code(peer.read_frames()) == 1002
     assert peer.ended() == []
+
+
+def test_a_silent_client_is_dropped_at_the_deadline_after_the_close(peer_with, monkeypatch):
+    monkeypatch.setattr(websocket, "CLOSING_SECONDS", 0.5)
+    peer = peer_with(ping_interval=30)
+    started = time.monotonic()
+    peer.websocket.close(1008, "Gone")
+    assert peer.ended() == []
+    assert time.monotonic() - started < 2

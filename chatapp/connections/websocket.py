@@ -167,9 +167,11 @@ class WebSocket:
                 pass  # the connection is closing already
             except ProtocolError:
                 self._hang_up()  # a code or reason no close frame can carry
-        # The client may never answer: stop waiting for it after a while.
-        with contextlib.suppress(OSError):
-            self._sock.settimeout(CLOSING_SECONDS)
+        # The client may never answer, or keep talking: hang up on it after a while. (A
+        # new timeout would not reach a read that is waiting already.)
+        hang_up = threading.Timer(CLOSING_SECONDS, self._hang_up_when_due)
+        hang_up.daemon = True
+        hang_up.start()
 
     def finish(self, timeout=CLOSING_SECONDS):
         """Let a flusher send what is queued, then close the socket if it is ours."""
@@ -242,6 +244,12 @@ class WebSocket:
         except OSError:
             with self._lock:
                 self._flusher = None
+                self._hang_up()
+
+    def _hang_up_when_due(self):
+        """Cut a connection this side closed a while ago, if it is still open."""
+        with self._lock:
+            if not self._finished:
                 self._hang_up()
 
     def _hang_up(self):
