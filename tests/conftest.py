@@ -2,8 +2,11 @@
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from functools import partial
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -174,4 +177,15 @@ def pytest_runtest_makereport(item, call):
         for server in servers:
             tail = server.output()[-SERVER_LOG_TAIL_BYTES:]
             report.sections.append((f"server log ({server.url})", tail))
+            report.sections.append((f"server stacks ({server.url})", server_stacks(server)))
     return report
+
+
+def server_stacks(server):
+    """What every thread and greenlet of the server's worker is doing now (py-spy)."""
+    py_spy = Path(sys.executable).parent / "py-spy"
+    try:
+        command = [str(py_spy), "dump", "--pid", str(server.worker_pid())]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
+    except (AssertionError, OSError, subprocess.SubprocessError) as error:
+        return f"(no stacks: {error})"
