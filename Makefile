@@ -23,7 +23,7 @@ test: $(VENV)/.requirements-dev
 	$(BIN)/pytest
 
 # Run the benchmarks and print their tables (bench/README.md says what they measure);
-# one of them runs on PostgreSQL, Redis and nginx, which the tests' script installs.
+# one of them runs on PostgreSQL, Redis and nginx, which the tests' install script installs.
 bench: $(VENV)/.requirements-dev
 	scripts/install-test-services
 	$(BIN)/python -m bench.run

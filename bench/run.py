@@ -181,7 +181,7 @@ def measure_rooms(kind, folder, template, workload, options):
         clients.round(0, 1)
         rounds = []
         profiling = options.profile == workload.key and kind in servers.CHATAPPS
-        with profiled(server.worker, folder / f"profile-{workload.key}", active=profiling):
+        with profiled(server.worker, folder / f"profile-{workload.key}-{kind}", active=profiling):
             for number in range(1, options.rounds + 1):
                 time.sleep(QUIET_SECONDS)
                 server_before = sum(map(cpu_seconds, server.workers))
