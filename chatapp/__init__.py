@@ -4,7 +4,17 @@ import os
 
 from flask import Flask
 
-from chatapp import bookkeeping, cli, database, headers, incoming, messaging, roster, settings
+from chatapp import (
+    avatars,
+    bookkeeping,
+    cli,
+    database,
+    headers,
+    incoming,
+    messaging,
+    roster,
+    settings,
+)
 from chatapp.blueprints import api, auth, chat, errors, events, invitations, rooms, users
 from chatapp.connections import apisocket, roomsocket, websocket
 from chatapp.extensions import (
@@ -39,6 +49,7 @@ def create_app(test_config=None):
     migrate.init_app(app, db, directory=settings.migrations_dir(app), render_as_batch=True)
     # Before CSRFProtect, which reads the form: its size cap and checks come first.
     incoming.init_app(app)
+    avatars.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     throttle.init_app(app)

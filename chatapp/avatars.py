@@ -1,5 +1,6 @@
 """Avatars: any image in, a small WebP out; anything else refused."""
 
+import functools
 import io
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -7,6 +8,26 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # The formats the upload form names; anything else (EPS would run Ghostscript) is refused.
 READABLE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 TOO_MANY_PIXELS = "That image has too many pixels."
+
+
+def init_app(app):
+    """Load Pillow's image plugins and codecs now, before any avatar is decoded."""
+    load_codecs()
+
+
+@functools.cache
+def load_codecs():
+    """Re-encode a tiny image once, so that every module it needs is imported here.
+
+    Pillow imports its plugins on first use, and avatars are decoded in gevent's thread
+    pool, where the import lock is a gevent lock: two threads importing at once can
+    deadlock, and the upload waits forever.
+    """
+    Image.init()
+    png = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(png, "PNG")
+    webp = reencode_avatar(io.BytesIO(png.getvalue()), size=1, max_bytes=1 << 20, max_pixels=1)
+    reencode_avatar(io.BytesIO(webp), size=1, max_bytes=1 << 20, max_pixels=1)
 
 
 class InvalidAvatar(ValueError):

@@ -1,6 +1,8 @@
 """Avatar re-encoding: any image we accept comes out as a small WebP; the rest is refused."""
 
 import io
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -144,3 +146,27 @@ def test_a_decompression_bomb_is_refused_for_its_pixels():
     assert len(bomb) < 100_000
     with pytest.raises(InvalidAvatar, match="too many pixels"):
         reencode(bomb)
+
+
+IMPORTS_AFTER_START = """
+import io, sys
+from PIL import Image
+from chatapp import create_app
+create_app({"TESTING": True, "SECRET_KEY": "-", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "LOG_DIR": sys.argv[1]})
+from chatapp.avatars import READABLE_FORMATS, reencode_avatar
+before = set(sys.modules)
+for name in READABLE_FORMATS:
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(image, name)
+    image.seek(0)
+    reencode_avatar(image, size=300, max_bytes=1 << 20, max_pixels=1 << 20)
+print(sorted(set(sys.modules) - before))
+"""
+
+
+def test_decoding_an_avatar_imports_nothing_once_the_app_is_made(tmp_path):
+    # Avatars are decoded in gevent's thread pool, where two imports at once can deadlock.
+    command = [sys.executable, "-c", IMPORTS_AFTER_START, str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
