@@ -261,6 +261,8 @@ class OutageErrors:
             return True  # chromium, as the room socket tries to reconnect
         if each.text == f"Failed to load resource: {refused}":
             return each.location["url"] == self.stream  # the same, for the event stream
+        if each.text == "Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING":
+            return each.location["url"] == self.stream  # the stream cut as the server stopped
         # htmx logs the error event of its socket (htmx:wsError) or stream (htmx:sseError) as
         # this string; its other errors (htmx:sendError, ...) log their names instead.
         return each.text == "[object Event]" and each.location["url"].endswith(HTMX)
