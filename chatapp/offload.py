@@ -1,12 +1,46 @@
-"""CPU-heavy calls kept off the gevent loop, so that sockets are not stalled by them."""
+"""Work kept off the caller's way: CPU-heavy calls in gevent's thread pool, and background
+work started without switching to it."""
 
 import sys
+import threading
 
 
 def off_the_loop(function, *args):
     """Call function(*args) in gevent's thread pool when serving under gevent, else here."""
-    gevent = sys.modules.get("gevent")
-    if gevent is None or not gevent.monkey.is_module_patched("threading"):
+    gevent = serving_gevent()
+    if gevent is None:
         return function(*args)
     # A password hash takes over 100 ms of CPU; on the loop every socket would wait for it.
     return gevent.get_hub().threadpool.apply(function, args)
+
+
+def start(action, *args):
+    """Run action(*args) in a greenlet (under gevent) or a thread of its own, later.
+
+    Starting a patched thread waits for it to start, which lets every other greenlet run
+    first: a caller in the middle of a send, or of a transaction, must not be paused.
+    """
+    gevent = serving_gevent()
+    if gevent is None:
+        threading.Thread(target=action, args=args, daemon=True).start()
+    else:
+        gevent.spawn(action, *args)
+
+
+def call_later(seconds, action):
+    """Call action() after seconds, without pausing the caller now."""
+    gevent = serving_gevent()
+    if gevent is None:
+        timer = threading.Timer(seconds, action)
+        timer.daemon = True
+        timer.start()
+    else:
+        gevent.spawn_later(seconds, action)
+
+
+def serving_gevent():
+    """The gevent module when threading is patched by it (as under gunicorn), else None."""
+    gevent = sys.modules.get("gevent")
+    if gevent is None or not gevent.monkey.is_module_patched("threading"):
+        return None
+    return gevent

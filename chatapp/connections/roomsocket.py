@@ -10,14 +10,13 @@ id, and the page puts it in order and ignores one it shows already.
 import functools
 import itertools
 import json
-import threading
 import time
 from collections import deque
 
 from flask import current_app, render_template, request
 from werkzeug.test import EnvironBuilder
 
-from chatapp import messaging, reading, roster
+from chatapp import messaging, offload, reading, roster
 from chatapp.connections.closing import POLICY_VIOLATION, closed_notice
 from chatapp.connections.websocket import WebSocket
 from chatapp.extensions import db
@@ -100,7 +99,7 @@ class RoomSocket:
         if not self.open():
             self.connection.finish()
         elif self.connection.detached:
-            spawn(self.read_in_app_context)
+            offload.start(self.read_in_app_context)
         else:
             self.read()
 
@@ -168,7 +167,7 @@ class RoomSocket:
             self.author = None
         elif isinstance(item, CatchUp) and self.resumed:
             # The database is asked in a greenlet of its own: a publisher never waits.
-            spawn(self.in_context, self.catch_up)
+            offload.start(self.in_context, self.catch_up)
 
     def note_position(self, position, message_id):
         """Keep the newest position sent and its message's id; return (positions, id) of
@@ -198,8 +197,7 @@ class RoomSocket:
         else:
             gap.missing.update(dict.fromkeys(positions, time.monotonic() + GAP_GRACE_SECONDS))
         if new:
-            # Started last: starting a thread may switch to it, and to other publishers.
-            spawn(self.await_gap, gap)
+            offload.start(self.await_gap, gap)
 
     def await_gap(self, gap):
         """Catch up once a skipped message is overdue; end when none is missing."""
@@ -402,11 +400,6 @@ class Gap:
         self.after = after
         self.missing = {}
         self.overflowed = False  # more were skipped than are kept: catch up at once
-
-
-def spawn(action, *args):
-    """Run action(*args) in a greenlet (under gevent) or a thread of its own."""
-    threading.Thread(target=action, args=args, daemon=True).start()
 
 
 @functools.lru_cache(maxsize=64)

@@ -18,6 +18,8 @@ from websockets.exceptions import InvalidState, ProtocolError
 from websockets.frames import Opcode
 from websockets.protocol import SEND_EOF, Protocol, Side
 
+from chatapp.offload import call_later
+
 RECEIVE_BYTES = 4096
 # How long to wait for the client's answer to a close frame before hanging up.
 CLOSING_SECONDS = 5
@@ -169,9 +171,7 @@ class WebSocket:
                 self._hang_up()  # a code or reason no close frame can carry
         # The client may never answer, or keep talking: hang up on it after a while. (A
         # new timeout would not reach a read that is waiting already.)
-        hang_up = threading.Timer(CLOSING_SECONDS, self._hang_up_when_due)
-        hang_up.daemon = True
-        hang_up.start()
+        call_later(CLOSING_SECONDS, self._hang_up_when_due)
 
     def finish(self, timeout=CLOSING_SECONDS):
         """Let a flusher send what is queued, then close the socket if it is ours."""
