@@ -105,6 +105,16 @@ class LiveServer:
                 self.process.wait()
 
 
+def stored_bodies(server, room):
+    """The bodies of the room's saved messages, oldest first."""
+    rows = server.sql(
+        "SELECT body FROM messages JOIN rooms ON rooms.id = messages.room_id"
+        " WHERE rooms.name = ? ORDER BY messages.id",
+        room,
+    )
+    return [row[0] for row in rows]
+
+
 def start_server(folder, database_template, port=None, **settings):
     """Start gunicorn on a free port with CHATAPP_* settings; wait until it answers."""
     folder.mkdir(parents=True, exist_ok=True)

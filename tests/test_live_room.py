@@ -13,7 +13,7 @@ import pytest
 import simple_websocket
 from markupsafe import escape
 
-from tests.live import live_server
+from tests.live import live_server, stored_bodies
 
 GRACE = 0.5
 ALLOWED_ORIGIN = "https://chat.example.org"
@@ -47,16 +47,6 @@ def close_sockets(request):
 def message_ids(frames):
     """The message ids in frames, in the order they arrived."""
     return [int(found) for frame in frames for found in MESSAGE_ID.findall(frame)]
-
-
-def stored_bodies(server, room):
-    """The bodies of the room's saved messages, oldest first."""
-    rows = server.sql(
-        "SELECT body FROM messages JOIN rooms ON rooms.id = messages.room_id"
-        " WHERE rooms.name = ? ORDER BY messages.id",
-        room,
-    )
-    return [row[0] for row in rows]
 
 
 def user_id(server, browser):

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from tests.live import live_server, unique
+from tests.live import live_server, stored_bodies, unique
 
 MAX_LENGTH = 200
 SETTINGS = {
@@ -40,16 +40,6 @@ def close_sockets(server):
     """Close what a test opened."""
     yield
     server.close_browsers()
-
-
-def stored_bodies(server, room):
-    """The bodies of the room's saved messages, oldest first."""
-    rows = server.sql(
-        "SELECT body FROM messages JOIN rooms ON rooms.id = messages.room_id"
-        " WHERE rooms.name = ? ORDER BY messages.id",
-        room,
-    )
-    return [row[0] for row in rows]
 
 
 def newest_id(server, room):
