@@ -381,6 +381,9 @@ class BrowserLikeClient(simple_websocket.Client):
         except simple_websocket.ConnectionError:
             self.sock.close()
             raise
+        # A frame sent right after the handshake can arrive in the same read as the
+        # response; simple-websocket would leave it parsed but unread until more data came.
+        self.connected = self._handle_events()
 
 
 class RoomSocket:
