@@ -99,7 +99,7 @@ class RoomSocket:
         if not self.open():
             self.connection.finish()
         elif self.connection.detached:
-            offload.start(self.read_in_app_context)
+            offload.start(self.read_in_request_context)
         else:
             self.read()
 
@@ -118,9 +118,9 @@ class RoomSocket:
         db.session.remove()
         return True
 
-    def read_in_app_context(self):
-        """Read the socket with the app at hand, as the request that opened it had it."""
-        with self.app.app_context():
+    def read_in_request_context(self):
+        """Read the socket as from a request of its own, pushed once for all its frames."""
+        with self.app.request_context(dict(self.environ)):
             self.read()
 
     def read(self):
@@ -241,9 +241,10 @@ class RoomSocket:
             # (Through self.app: current_app is a context lookup, costly at this rate.)
             self.app.extensions["bookkeeper"].note_read(self.room_id, self.user_id, frame["id"])
             return
-        with self.app.request_context(dict(self.environ)):
+        try:
             self.act_on(frame, kind)
-        db.session.remove()
+        finally:
+            db.session.remove()
 
     def act_on(self, frame, kind):
         """Act on a frame other than a read mark: a message, typing, a resume, or nonsense."""
@@ -340,12 +341,8 @@ class RoomSocket:
         if not messages:
             return set()
         mine = [message.id for message in messages if message.author_id == self.user_id]
-        html = render_template(
-            "chat/_message_frame.html",
-            messages=messages,
-            receipts=reading.receipts(self.room_id, mine),
-            direct=reading.is_direct(self.room_id),
-        )
+        receipts = reading.receipts(self.room_id, mine)
+        html = messaging.message_frame(messages, receipts, reading.is_direct(self.room_id))
         self.connection.send(Frame(html).wire)
         self.last_id = max(self.last_id, messages[-1].id)
         self.note_sent_up_to(messages[-1])
