@@ -68,7 +68,8 @@ class Socket:
 
     async def listen(self):
         """Note every message's arrival and answer it with a read frame, until closed."""
-        read = '{"type": "read", "id": %d}'
+        # The bytes room.js sends: JSON.stringify({type: "read", id}).
+        read = '{"type":"read","id":%d}'
         async for text in self.connection:
             arrived = time.monotonic_ns()
             start = text.find(MESSAGE_ID)

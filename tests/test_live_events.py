@@ -222,6 +222,23 @@ def test_the_author_sees_how_many_have_read_each_message(server):
     assert f'<span id="receipt-{message_id}" class="receipt"></span>' in bobs_page
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ['{{"type":"read","id":{}}}', '{{ "id": {},\n "type": "read" }}'],
+    ids=["as-the-page-sends-it", "any-json"],
+)
+def test_a_read_frame_counts_however_its_json_is_spelled(server, spelling):
+    alice, bob = server.people("alice", "bob")
+    room = alice.room_with(bob)
+    alice_socket, bob_socket = alice.socket(room), bob.socket(room)
+    alice_socket.say("read me")
+    message_id = int(re.search(r'id="msg-(\d+)"', bob_socket.wait_for("read me")).group(1))
+    bob_socket.client.send(spelling.format(message_id))
+    receipt = f'<span id="receipt-{message_id}" class="receipt" hx-swap-oob="true">'
+    alice_socket.wait_for(f"{receipt}read by 1</span>")
+    wait_for_read_mark(server, bob, message_id)
+
+
 def test_a_conversation_says_read_and_a_private_reader_is_never_counted(server):
     alice, bob = server.people("alice", "bob")
     _, url, _ = alice.post(f"/chat/users/{bob.username}/message", page="/chat/users/")

@@ -304,6 +304,8 @@ def test_a_client_without_resume_gets_messages_from_when_it_connected(server):
         ('{"body": "a\\u0000b"}', "may not contain NUL characters"),
         ('{"type": "resume", "after": "0"}', "That was not understood."),
         ('{"type": "read", "id": true}', "That was not understood."),
+        ('{"type":"read","id":9223372036854775808}', "That was not understood."),
+        ('{"type":"read","id":012}', "That was not understood."),
     ],
     ids=[
         "not-json",
@@ -314,6 +316,8 @@ def test_a_client_without_resume_gets_messages_from_when_it_connected(server):
         "nul",
         "resume",
         "read",
+        "read-beyond-ids",
+        "read-not-json",
     ],
 )
 def test_a_bad_frame_gets_a_clear_answer_and_saves_nothing(server, frame, message):
