@@ -189,9 +189,11 @@ class Tally:
 
 
 def let_sockets_run():
-    """Let every socket that waits act before the next step (between transactions only)."""
+    """End the round's reading transaction and let every socket that waits act first."""
     # A round of bookkeeping takes milliseconds on the event loop; in one piece it would
-    # hold back every message that arrives meanwhile by all of it.
+    # hold back every message that arrives meanwhile by all of it. No transaction stays
+    # open across the pause (PostgreSQL would hold it idle; SQLite could lock a writer).
+    db.session.close()
     time.sleep(0)
 
 

@@ -383,7 +383,10 @@ class BrowserLikeClient(simple_websocket.Client):
             raise
         # A frame sent right after the handshake can arrive in the same read as the
         # response; simple-websocket would leave it parsed but unread until more data came.
-        self.connected = self._handle_events()
+        self._handle_events()
+        # So can a close, which would make the client raise here and lose the frames before
+        # it: its reader thread finds the connection ended instead, and they stay readable.
+        self.connected = True
 
 
 class RoomSocket:

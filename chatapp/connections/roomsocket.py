@@ -50,8 +50,7 @@ TYPING_EVERY_SECONDS = 3
 NOT_A_MEMBER = "You are no longer a member of this room."
 # The read frame exactly as room.js sends it (JSON.stringify's spacing). A room of N
 # readers sends N of these for every message: known without a JSON parser, at a quarter
-# of its cost. (The bookkeeper is reached through self.app there, as current_app is a
-# context lookup, costly at this rate.) Any other spelling goes through the parser.
+# of its cost. Any other spelling goes through the parser.
 _READ_FRAME = re.compile(r'\{"type":"read","id":(0|[1-9][0-9]{0,18})\}')
 NOT_UNDERSTOOD = "That was not understood. Reload the page if this goes on."
 
@@ -256,6 +255,7 @@ class RoomSocket:
         """Note that the page shows everything up to a message; False if that is no id."""
         if not is_message_id(message_id):
             return False
+        # Through self.app: current_app is a context lookup, costly at this rate.
         self.app.extensions["bookkeeper"].note_read(self.room_id, self.user_id, message_id)
         return True
 
