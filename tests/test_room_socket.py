@@ -1,0 +1,667 @@
+"""The room socket in this process: the test app served on loopback, real WebSocket clients.
+
+What the live-server tests check through gunicorn is checked here where the test can see
+it, so that mutation testing finds the room socket's code covered. Each browser logs in
+through the forms; its socket is a websockets client sending the frames the page sends.
+"""
+
+import contextlib
+import functools
+import json
+import socket
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import delete, event, update
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+from werkzeug.serving import make_server
+
+from chatapp import messaging, notify, reading, roster
+from chatapp.connections import roomsocket
+from chatapp.connections.roomsocket import RoomSocket, is_message_id
+from chatapp.extensions import db
+from chatapp.live.broker import CatchUp, Close, get_broker, room_channel, user_channel
+from chatapp.live.presence import get_presence
+from chatapp.models import Membership, Message, Room, User
+from tests.support import signed_up
+
+SETTINGS = {
+    "FLOOD_LIMIT": "off",
+    "ROOM_SOCKET_FRAME_LIMIT": "off",
+    "PRESENCE_GRACE_SECONDS": 0.1,
+    "MAX_MESSAGE_LENGTH": 50,
+}
+ROOM = "kitchen"
+WAIT_SECONDS = 5
+# Long enough for a frame that should not come to have come; short, as mutants rerun it.
+QUIET_SECONDS = 0.3
+CLOSE_1008 = b"\x88\x02\x03\xf0"  # a server's close frame with code 1008, unmasked
+
+
+class Tab:
+    """A page's socket: the frames it sends, and every frame it received."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.frames = []
+        self.close_code = None
+
+    def send_json(self, frame):
+        """Send a frame as the page's JavaScript does."""
+        self.connection.send(json.dumps(frame))
+
+    def say(self, body, **fields):
+        """Send a message from the composer."""
+        self.send_json({"body": body, **fields})
+
+    def _receive(self, timeout):
+        try:
+            self.frames.append(self.connection.recv(timeout=max(timeout, 0.01)))
+        except TimeoutError:
+            pass
+        except ConnectionClosed as closed:
+            self.close_code = closed.rcvd.code if closed.rcvd else None
+            raise
+
+    def wait_for(self, text):
+        """Wait for a frame containing text and return it."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not any(text in frame for frame in self.frames):
+            assert time.monotonic() < deadline, f"no frame with {text!r}: {self.frames!r}"
+            self._receive(deadline - time.monotonic())
+        return next(frame for frame in self.frames if text in frame)
+
+    def drain(self, seconds=QUIET_SECONDS):
+        """Everything received within seconds from now, and before."""
+        deadline = time.monotonic() + seconds
+        with contextlib.suppress(ConnectionClosed):
+            while time.monotonic() < deadline:
+                self._receive(deadline - time.monotonic())
+        return self.text()
+
+    def text(self):
+        """Every frame received so far, as one string."""
+        return "".join(self.frames)
+
+    def count(self, text):
+        """How many frames received so far contain text."""
+        return sum(text in frame for frame in self.frames)
+
+    def wait_closed(self):
+        """Wait until the server closes the socket; the close code."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        with contextlib.suppress(ConnectionClosed):
+            while time.monotonic() < deadline:
+                self._receive(deadline - time.monotonic())
+        assert self.close_code is not None, "the socket is still open"
+        return self.close_code
+
+
+class Site:
+    """The test app served by werkzeug in a thread of this process, and its browsers."""
+
+    def __init__(self, app, stack):
+        self.app = app
+        self.stack = stack
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.host = f"127.0.0.1:{self.server.server_port}"
+        self.browsers = {}
+        # A short poll: shutting down waits for one, and every test shuts a server down.
+        serve = functools.partial(self.server.serve_forever, poll_interval=0.02)
+        threading.Thread(target=serve, daemon=True).start()
+
+    def people(self, *names):
+        """Sign these people up; the first creates the room and the others join it."""
+        for name in names:
+            self.browsers[name] = signed_up(self.app, name)
+        owner, *members = names
+        with self.app.app_context():
+            room = Room.create(ROOM, User.find(owner))
+            for name in members:
+                room.join(User.find(name))
+            db.session.commit()
+
+    def open(self, name, resume_after=0):
+        """Open the room's socket as the page does, with its resume frame (None: none)."""
+        cookie = self.browsers[name].get_cookie("session")
+        connection = self.stack.enter_context(
+            connect(
+                f"ws://{self.host}/chat/room/{ROOM}/ws",
+                origin=f"http://{self.host}",
+                additional_headers={"Cookie": f"session={cookie.value}"},
+                open_timeout=WAIT_SECONDS,
+            )
+        )
+        tab = Tab(connection)
+        tab.wait_for('id="presence" class="presence"')
+        if resume_after is not None:
+            tab.send_json({"type": "resume", "after": resume_after})
+        return tab
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site(make_app):
+    """The served app with alice (who owns the room), bob and carol in it."""
+    with contextlib.ExitStack() as stack:
+        served = Site(make_app(**SETTINGS), stack)
+        stack.callback(served.stop)
+        served.people("alice", "bob", "carol")
+        yield served
+
+
+def message_id(site, body):
+    """The id of the saved message with this body."""
+    with site.app.app_context():
+        return db.session.scalar(db.select(Message.id).where(Message.body == body))
+
+
+def said(site, tab, body):
+    """Say something on a tab and wait until it comes back saved; its id."""
+    tab.say(body)
+    tab.wait_for(f">{body}<")
+    return message_id(site, body)
+
+
+def post(site, author, body):
+    """Post a message as any other page would (form, API): saved and published."""
+    with site.app.test_request_context():
+        return messaging.post_message(Room.find(ROOM), User.find(author), body).id
+
+
+def save_unpublished(site, author, *bodies):
+    """Save messages the way the message path does, but publish none of them; their ids."""
+    with site.app.test_request_context():
+        room, user = Room.find(ROOM), User.find(author)
+        drafts = [messaging.Draft(room.id, user, None, body, 0) for body in bodies]
+        messaging.store(drafts)
+        return [draft.message.id for draft in drafts]
+
+
+def publish_saved(site, *message_ids):
+    """Publish saved messages, in this order, as the process that saved them would."""
+    with site.app.test_request_context():
+        for each in message_ids:
+            messaging.publish(db.session.get(Message, each), ROOM)
+
+
+def publish(site, channel_of, item, name="bob"):
+    """Publish an order on the room's channel or a user's, as other parts of the app do."""
+    with site.app.app_context():
+        if channel_of == "room":
+            channel = room_channel(Room.find(ROOM).id)
+        else:
+            channel = user_channel(User.find(name).id)
+        get_broker().publish(channel, item)
+
+
+def run_sql(site, statement):
+    """Change the database behind the sockets' back."""
+    with site.app.app_context():
+        db.session.execute(statement)
+        db.session.commit()
+
+
+def user_id(site, name):
+    """The id of the user with this name."""
+    with site.app.app_context():
+        return User.find(name).id
+
+
+def take_membership(site, name):
+    """Delete the user's membership without telling any socket."""
+    run_sql(site, delete(Membership).where(Membership.user_id == user_id(site, name)))
+
+
+def shown_once(tab, message):
+    """Whether the tab received the message exactly once."""
+    return tab.count(f'id="msg-{message}"') == 1
+
+
+# Opening and closing
+
+
+def test_an_opened_socket_shows_who_is_here_and_the_room_sees_the_join(site):
+    alice = site.open("alice")
+    bob = site.open("bob")
+    assert f'data-user-id="{user_id(site, "alice")}"' in bob.text()
+    alice.wait_for("bob joined the room.")
+
+
+def test_a_second_tab_of_someone_here_is_not_a_second_join(site):
+    alice = site.open("alice")
+    site.open("bob")
+    site.open("bob")
+    said(site, alice, "after both tabs")
+    assert alice.count("bob joined the room.") == 1
+
+
+def test_closing_the_socket_tells_the_room_they_left(site):
+    alice = site.open("alice")
+    bob = site.open("bob")
+    bob.connection.close()
+    alice.wait_for("bob left the room.")
+    with site.app.app_context():
+        assert user_id(site, "bob") not in get_presence().in_room(Room.find(ROOM).id)
+
+
+def test_a_socket_opened_by_someone_no_longer_a_member_closes_with_the_reason(site):
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end, site.app.test_request_context(f"/chat/room/{ROOM}/ws"):
+        take_membership(site, "bob")
+        handshaken = SimpleNamespace(mode="werkzeug", sock=server_end, ws=None, connected=True)
+        room_socket = RoomSocket(handshaken, Room.find(ROOM), User.find("bob"), None)
+        assert room_socket.open() is False
+        sent = received_until_close(client_end)
+        room_socket.connection.finish()
+        assert roomsocket.NOT_A_MEMBER.encode() in sent
+        assert user_id(site, "bob") not in get_presence().in_room(Room.find(ROOM).id)
+
+
+def received_until_close(client_end):
+    """The bytes a server's end sent to a socket pair, up to its close frame (code 1008)."""
+    client_end.settimeout(WAIT_SECONDS)
+    sent = b""
+    while CLOSE_1008 not in sent:
+        sent += client_end.recv(65536)
+    return sent
+
+
+# Messages
+
+
+def test_a_message_reaches_every_member_and_is_saved(site):
+    alice, carol = site.open("alice"), site.open("carol")
+    bob = site.open("bob")
+    said(site, bob, "hello all")
+    alice.wait_for(">hello all<")
+    carol.wait_for(">hello all<")
+
+
+def test_a_personal_message_reaches_only_its_two_people(site):
+    alice, bob, carol = site.open("alice"), site.open("bob"), site.open("carol")
+    bob.say("just for alice", to="alice")
+    alice.wait_for(">just for alice<")
+    bob.wait_for(">just for alice<")
+    said(site, alice, "for everyone")
+    carol.wait_for(">for everyone<")
+    assert "just for alice" not in carol.text()
+
+
+def test_an_empty_to_sends_the_message_to_everyone(site):
+    bob, carol = site.open("bob"), site.open("carol")
+    bob.say("to nobody in particular", to="")
+    carol.wait_for(">to nobody in particular<")
+
+
+def test_a_refused_message_is_put_back_in_the_composer(site):
+    bob = site.open("bob")
+    too_long = "x" * 51
+    bob.say(too_long)
+    frame = bob.wait_for("the limit is 50")
+    assert too_long in frame
+
+
+def test_a_refused_personal_message_is_not_put_back_in_the_composer(site):
+    bob = site.open("bob")
+    bob.say("psst", to="nobody")
+    frame = bob.wait_for("nobody is not a member of this room.")
+    assert "psst" not in frame
+
+
+NONSENSE = [
+    "not json",
+    "[1, 2]",
+    '{"type": "resume", "after": -1}',
+    '{"type": "resume", "after": true}',
+    '{"type": "read", "id": "12"}',
+    '{"type": "read", "id": 9223372036854775808}',
+    '{"body": 5}',
+    '{"type": "dance"}',
+]
+
+
+def test_every_frame_that_is_not_understood_is_answered_so(site):
+    bob = site.open("bob", resume_after=None)
+    for frame in NONSENSE:
+        bob.connection.send(frame)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while bob.count(roomsocket.NOT_UNDERSTOOD) < len(NONSENSE):
+        assert time.monotonic() < deadline, bob.frames
+        bob.drain(0.05)
+    assert bob.count(roomsocket.NOT_UNDERSTOOD) == len(NONSENSE)
+
+
+def test_a_new_name_shows_on_the_next_message(site):
+    alice, bob = site.open("alice"), site.open("bob")
+    said(site, bob, "as bob")
+    run_sql(site, update(User).where(User.username == "bob").values(display_name="Robert"))
+    with site.app.app_context():
+        notify.profile_changed(user_id(site, "bob"))
+    bob.say("as robert")
+    frame = alice.wait_for(">as robert<")
+    assert "Robert" in frame
+
+
+def test_a_deleted_account_cannot_send_and_its_socket_closes(site):
+    bob = site.open("bob")
+    bob_id = user_id(site, "bob")
+    run_sql(site, delete(User).where(User.id == bob_id))
+    with site.app.app_context():
+        notify.profile_changed(bob_id)
+    bob.say("from beyond")
+    assert bob.wait_closed() == 1008
+    assert roomsocket.NOT_A_MEMBER in bob.text()
+    assert message_id(site, "from beyond") is None
+
+
+# Read marks and typing
+
+
+def test_a_read_frame_saves_the_read_mark(site):
+    alice, bob = site.open("alice"), site.open("bob")
+    newest = said(site, alice, "read me")
+    bob.send_json({"type": "read", "id": newest})
+    deadline = time.monotonic() + WAIT_SECONDS
+    while read_mark(site, "bob") != newest:
+        assert time.monotonic() < deadline, "the read mark was not saved"
+        time.sleep(0.05)
+
+
+def read_mark(site, name):
+    """The user's saved read mark in the room."""
+    with site.app.app_context():
+        return db.session.scalar(
+            db.select(Membership.last_read_message_id).where(
+                Membership.user_id == User.find(name).id
+            )
+        )
+
+
+def test_typing_is_shown_to_the_room_at_most_every_few_seconds(site):
+    alice, bob = site.open("alice"), site.open("bob")
+    bob.send_json({"type": "typing"})
+    bob.send_json({"type": "typing"})
+    said(site, bob, "typed")
+    alice.wait_for(">typed<")
+    assert alice.count("bob is typing") == 1
+
+
+@pytest.mark.parametrize("why", ["does not share typing", "is no longer a member"])
+def test_typing_is_not_shown_for_someone_who(site, why):
+    alice, bob = site.open("alice"), site.open("bob")
+    if why == "does not share typing":
+        run_sql(site, update(User).where(User.username == "bob").values(shares_typing=False))
+    else:
+        take_membership(site, "bob")
+    bob.send_json({"type": "typing"})
+    said(site, alice, "still here")
+    alice.drain()
+    assert "is typing" not in alice.text()
+
+
+# Resuming
+
+
+def test_resuming_sends_what_was_said_after_the_given_id_once(site):
+    first = post(site, "alice", "first")
+    second = post(site, "alice", "second")
+    bob = site.open("bob", resume_after=first)
+    bob.wait_for(">second<")
+    bob.send_json({"type": "resume", "after": 0})
+    said(site, bob, "marker")
+    assert ">first<" not in bob.text()
+    assert shown_once(bob, second)
+
+
+def test_what_came_live_before_the_resume_is_not_sent_again(site):
+    early = post(site, "alice", "early")
+    alice = site.open("alice")
+    bob = site.open("bob", resume_after=None)
+    live = said(site, alice, "live")
+    bob.wait_for(">live<")
+    bob.send_json({"type": "resume", "after": 0})
+    bob.wait_for(">early<")
+    said(site, bob, "marker")
+    assert shown_once(bob, early) and shown_once(bob, live)
+
+
+def test_my_messages_come_back_on_resume_with_their_receipts(site):
+    mine = post(site, "bob", "mine")
+    with site.app.test_request_context():
+        reading.mark_read(Room.find(ROOM).id, User.find("alice").id, mine)
+        reading.mark_read(Room.find(ROOM).id, User.find("carol").id, mine)
+    bob = site.open("bob")
+    frame = bob.wait_for(">mine<")
+    assert f'<span id="receipt-{mine}" class="receipt">read by 2</span>' in frame
+
+
+def test_a_resume_after_too_much_was_missed_draws_the_list_afresh(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "RESUME_LIMIT", 2)
+    site.app.config["HISTORY_SIZE"] = 2
+    for body in ("one", "two", "three"):
+        post(site, "alice", body)
+    bob = site.open("bob")
+    frame = bob.wait_for(">three<")
+    assert 'hx-swap-oob="innerHTML"' in frame and ">two<" in frame
+    assert ">one<" not in bob.drain()
+    # The list drawn counts as sent: a catch-up does not send it again.
+    publish(site, "room", CatchUp())
+    said(site, bob, "marker")
+    assert bob.count(">three<") == 1
+
+
+def test_frames_published_during_a_resume_follow_what_it_sends(site):
+    missed = post(site, "alice", "missed")
+    bob = site.open("bob", resume_after=None)
+    published = []
+
+    def publish_during_the_resume(conn, cursor, statement, parameters, context, executemany):
+        if "messages.id >" in statement and not published:
+            published.append(statement)
+            with site.app.test_request_context():
+                alice = User.find("alice")
+                roster.typing(Room.find(ROOM).id, ROOM, alice)
+                messaging.publish(db.session.get(Message, missed), ROOM)
+
+    with site.app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", publish_during_the_resume)
+    try:
+        bob.send_json({"type": "resume", "after": 0})
+        bob.wait_for("alice is typing")
+    finally:
+        event.remove(engine, "before_cursor_execute", publish_during_the_resume)
+    assert bob.text().index(">missed<") < bob.text().index("is typing")
+    said(site, bob, "marker")
+    assert shown_once(bob, missed)
+
+
+def test_a_resume_by_someone_no_longer_a_member_closes_the_socket(site):
+    bob = site.open("bob", resume_after=None)
+    take_membership(site, "bob")
+    bob.send_json({"type": "resume", "after": 0})
+    assert bob.wait_closed() == 1008
+    assert roomsocket.NOT_A_MEMBER in bob.text()
+
+
+# Catching up
+
+
+def test_a_catch_up_order_sends_what_the_socket_missed(site):
+    bob = site.open("bob")
+    said(site, bob, "seen")
+    [unseen] = save_unpublished(site, "alice", "unseen")
+    publish(site, "room", CatchUp())
+    bob.wait_for(">unseen<")
+    said(site, bob, "marker")
+    assert shown_once(bob, unseen)
+
+
+def test_a_catch_up_order_waits_for_the_resume(site):
+    bob = site.open("bob", resume_after=None)
+    save_unpublished(site, "alice", "unseen")
+    publish(site, "room", CatchUp())
+    bob.drain()
+    assert ">unseen<" not in bob.text()
+
+
+def test_a_catch_up_for_someone_no_longer_a_member_closes_the_socket(site):
+    bob = site.open("bob")
+    said(site, bob, "seen")
+    take_membership(site, "bob")
+    save_unpublished(site, "alice", "unseen")
+    publish(site, "room", CatchUp())
+    assert bob.wait_closed() == 1008
+    assert ">unseen<" not in bob.text()
+
+
+# Gaps: messages published out of order, or never
+
+
+def queries_for_messages(site):
+    """A list that grows by one for every page of messages the sockets ask for."""
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        # Only the page a catch-up or a resume asks for: the tests' own queries differ.
+        if "messages.id > ?" in statement:
+            seen.append(statement)
+
+    with site.app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_message_never_published_is_fetched_once_overdue(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.3)
+    bob = site.open("bob")
+    said(site, bob, "before")
+    lost, later = save_unpublished(site, "alice", "lost", "later")
+    published = time.monotonic()
+    publish_saved(site, later)
+    bob.wait_for(">lost<")
+    assert time.monotonic() - published >= 0.3
+    said(site, bob, "marker")
+    assert shown_once(bob, lost) and shown_once(bob, later)
+    assert bob.text().index(">later<") < bob.text().index(">lost<")
+
+
+def test_a_message_published_late_is_not_fetched(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.2)
+    bob = site.open("bob")
+    said(site, bob, "before")
+    first, second = save_unpublished(site, "alice", "first", "second")
+    queries = queries_for_messages(site)
+    publish_saved(site, second, first)
+    bob.wait_for(">first<")
+    bob.drain(0.4)
+    assert queries == []
+    assert shown_once(bob, first) and shown_once(bob, second)
+
+
+def test_two_gaps_are_each_fetched_once_overdue(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.3)
+    bob = site.open("bob")
+    said(site, bob, "before")
+    ids = save_unpublished(site, "alice", "lost one", "second", "lost two", "fourth")
+    publish_saved(site, ids[1], ids[3])
+    bob.wait_for(">lost two<")
+    bob.wait_for(">lost one<")
+    said(site, bob, "marker")
+    assert all(shown_once(bob, each) for each in ids)
+
+
+def test_too_many_skipped_messages_are_fetched_at_once(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", WAIT_SECONDS * 2)
+    monkeypatch.setattr(roomsocket, "MISSING_KEPT", 2)
+    bob = site.open("bob")
+    said(site, bob, "before")
+    *lost, last = save_unpublished(site, "alice", "lost 1", "lost 2", "lost 3", "last")
+    publish_saved(site, last)
+    bob.wait_for(">lost 3<")
+    assert all(shown_once(bob, each) for each in lost)
+
+
+def test_a_personal_message_leaves_no_gap(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.1)
+    alice, bob = site.open("alice"), site.open("bob")
+    said(site, bob, "before")
+    queries = queries_for_messages(site)
+    alice.say("psst", to="bob")
+    bob.wait_for(">psst<")
+    said(site, alice, "after")
+    bob.wait_for(">after<")
+    bob.drain()
+    assert queries == []
+
+
+# Close orders
+
+
+def test_a_close_order_for_this_room_closes_the_socket_with_its_words(site):
+    bob = site.open("bob")
+    with site.app.app_context():
+        order = Close(1008, "<p>You were removed.</p>", room_id=Room.find(ROOM).id)
+    publish(site, "user", order)
+    assert bob.wait_closed() == 1008
+    assert "You were removed." in bob.text()
+
+
+def test_a_close_order_for_another_room_leaves_the_socket_open(site):
+    bob = site.open("bob")
+    with site.app.app_context():
+        other = Room.find(ROOM).id + 1
+    publish(site, "user", Close(1008, "<p>Not here.</p>", room_id=other))
+    said(site, bob, "still open")
+    assert "Not here." not in bob.text()
+
+
+# Small parts, on a socket pair
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0, True), ((1 << 63) - 1, True), (1 << 63, False), (-1, False), (True, False),
+     (1.0, False), ("1", False), (None, False)],
+)  # fmt: skip
+def test_only_non_negative_64_bit_integers_are_message_ids(value, expected):
+    assert is_message_id(value) is expected
+
+
+@pytest.fixture
+def bare_socket(site):
+    """bob's RoomSocket on a socket pair, not opened: its parts can be called one by one."""
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end, site.app.test_request_context(f"/chat/room/{ROOM}/ws"):
+        handshaken = SimpleNamespace(mode="werkzeug", sock=server_end, ws=None, connected=True)
+        yield RoomSocket(handshaken, Room.find(ROOM), User.find("bob"), None)
+
+
+def test_a_message_id_is_sent_lately_only_while_among_the_last_few(bare_socket):
+    assert bare_socket.sent_lately(10) is False
+    assert bare_socket.sent_lately(10) is True
+    assert bare_socket.sent_lately(5) is False
+    assert bare_socket.sent_lately(5) is True
+    for newer in range(11, 11 + roomsocket.RECENT_IDS_KEPT):
+        assert bare_socket.sent_lately(newer) is False
+    assert bare_socket.sent_lately(5) is False  # forgotten: the 64 kept are newer
+    assert bare_socket.sent_lately(12) is True
+
+
+def test_positions_skipped_are_noted_only_once_resumed(bare_socket):
+    assert bare_socket.note_position(3, 30) is None  # before the resume: no gap yet
+    bare_socket.resumed = True
+    assert bare_socket.note_position(None, 31) is None  # a personal message
+    assert bare_socket.note_position(4, 40) is None
+    positions, after = bare_socket.note_position(7, 70)
+    assert (list(positions), after) == ([5, 6], 40)
+    assert (bare_socket.last_position, bare_socket.positioned_id) == (7, 70)
+    assert bare_socket.note_position(6, 60) is None  # older than the newest: no gap
+    assert (bare_socket.last_position, bare_socket.positioned_id) == (7, 70)
