@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from chatapp import messaging
+from chatapp import messaging, roomlog
 from chatapp.extensions import db
+from chatapp.live.broker import get_broker, room_channel
 from chatapp.models import Membership, Message, Room, User
 
 SENDERS = 6
@@ -116,3 +117,41 @@ def test_a_message_goes_out_only_once_it_is_saved(app, crowd, monkeypatch):
     monkeypatch.setattr(messaging, "publish", publish_if_saved)
     post(app, crowd[0], "saved first")
     assert published == [("saved first",)]
+
+
+@pytest.mark.parametrize(
+    "to, refusal",
+    [
+        ("nobody", "nobody is not a member of this room."),
+        ("outsider", "outsider is not a member of this room."),
+        ("sender0", "A personal message goes to someone else."),
+    ],
+)
+def test_a_personal_message_goes_only_to_another_member(app, crowd, to, refusal):
+    with app.app_context():
+        User.register("outsider", "a password")
+        db.session.commit()
+    with pytest.raises(messaging.MessageRefused) as refused:
+        post(app, crowd[0], f"/pm {to} psst")
+    assert str(refused.value) == refusal
+
+
+class Listener:
+    """A subscriber of a room's channel, as a socket is: it keeps what is published."""
+
+    def __init__(self):
+        self.items = []
+
+    def deliver(self, item):
+        self.items.append(item)
+
+
+def test_a_room_log_that_cannot_be_written_keeps_no_message_from_going_out(app, crowd, caplog):
+    listener = Listener()
+    with app.test_request_context():
+        # A folder where the log file should be: opening it for writing fails.
+        roomlog.log_path("kitchen").mkdir(parents=True)
+        get_broker().subscribe(listener, [room_channel(Room.find("kitchen").id)])
+    sent = post(app, crowd[0], "logged or not")
+    assert [item.message_id for item in listener.items] == [sent]
+    assert "could not log messages in kitchen" in caplog.text
