@@ -7,6 +7,7 @@ through the forms; its socket is a websockets client sending the frames the page
 
 import contextlib
 import functools
+import http.client
 import json
 import socket
 import threading
@@ -19,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from werkzeug.serving import make_server
 
-from chatapp import messaging, notify, reading, roster
+from chatapp import bookkeeping, messaging, notify, reading, roster
 from chatapp.connections import roomsocket
 from chatapp.connections.roomsocket import RoomSocket, is_message_id
 from chatapp.extensions import db
@@ -33,6 +34,7 @@ SETTINGS = {
     "ROOM_SOCKET_FRAME_LIMIT": "off",
     "PRESENCE_GRACE_SECONDS": 0.1,
     "MAX_MESSAGE_LENGTH": 50,
+    "EVENTS_KEEPALIVE_SECONDS": 0.5,
 }
 ROOM = "kitchen"
 WAIT_SECONDS = 5
@@ -100,6 +102,37 @@ class Tab:
         return self.close_code
 
 
+class Stream:
+    """A page's event stream (Server-Sent Events): every line it received, read in a thread."""
+
+    def __init__(self, host, cookie):
+        self.connection = http.client.HTTPConnection(host, timeout=WAIT_SECONDS)
+        headers = {"Cookie": cookie, "Accept": "text/event-stream"}
+        self.connection.request("GET", "/chat/events", headers=headers)
+        self.sock = self.connection.sock  # the response takes it over: kept to shut it
+        self.response = self.connection.getresponse()
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        # Closing the connection from the test's side ends the read in ways that vary.
+        with contextlib.suppress(Exception):
+            for line in self.response:
+                self.lines.append(line.decode())
+
+    def wait_for(self, text):
+        """Wait for a line of data containing text."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not any(text in line for line in self.lines):
+            assert time.monotonic() < deadline, f"no event with {text!r}: {self.lines!r}"
+            time.sleep(0.02)
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.connection.close()
+
+
 class Site:
     """The test app served by werkzeug in a thread of this process, and its browsers."""
 
@@ -140,6 +173,13 @@ class Site:
         if resume_after is not None:
             tab.send_json({"type": "resume", "after": resume_after})
         return tab
+
+    def stream(self, name):
+        """Open the user's event stream, as every page of theirs does."""
+        cookie = self.browsers[name].get_cookie("session")
+        stream = Stream(self.host, f"session={cookie.value}")
+        self.stack.callback(stream.close)
+        return stream
 
     def stop(self):
         self.server.shutdown()
@@ -404,6 +444,34 @@ def test_typing_is_not_shown_for_someone_who(site, why):
     said(site, alice, "still here")
     alice.drain()
     assert "is typing" not in alice.text()
+
+
+def test_an_author_sees_how_many_have_read_their_message(site):
+    alice, bob, carol = site.open("alice"), site.open("bob"), site.open("carol")
+    mine = said(site, alice, "read me")
+    for reader in (bob, carol):
+        reader.wait_for(">read me<")
+        reader.send_json({"type": "read", "id": mine})
+    alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 2<')
+
+
+def unread_badge(site, count):
+    """The room's unread count as the lobby shows it."""
+    with site.app.app_context():
+        room_id = Room.find(ROOM).id
+    return f'id="unread-room-{room_id}" class="count-badge" hx-swap-oob="true">{count}<'
+
+
+def test_a_member_elsewhere_sees_the_rooms_unread_count_once_a_message_is_a_moment_old(site):
+    alice = site.open("alice")
+    lobby = site.stream("bob")
+    said(site, alice, "one")
+    said_at = time.monotonic()
+    lobby.wait_for(unread_badge(site, 1))
+    assert time.monotonic() - said_at >= bookkeeping.FRESH_SECONDS * 0.9
+    alice.say("/pm bob two")
+    lobby.wait_for(unread_badge(site, 2))
+    lobby.wait_for('<span id="unread-total" data-count="2"')
 
 
 # Resuming
