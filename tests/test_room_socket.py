@@ -21,13 +21,14 @@ from websockets.sync.client import connect
 from werkzeug.serving import make_server
 
 from chatapp import bookkeeping, messaging, notify, reading, roster
-from chatapp.connections import roomsocket
+from chatapp.connections import roomsocket, websocket
 from chatapp.connections.roomsocket import RoomSocket, is_message_id
 from chatapp.extensions import db
 from chatapp.live.broker import CatchUp, Close, get_broker, room_channel, user_channel
 from chatapp.live.presence import get_presence
 from chatapp.models import Membership, Message, Room, User
 from tests.support import signed_up
+from tests.test_websocket import CLOSE, TEXT, client_frame
 
 SETTINGS = {
     "FLOOD_LIMIT": "off",
@@ -291,26 +292,62 @@ def test_closing_the_socket_tells_the_room_they_left(site):
         assert user_id(site, "bob") not in get_presence().in_room(Room.find(ROOM).id)
 
 
-def test_a_socket_opened_by_someone_no_longer_a_member_closes_with_the_reason(site):
+@contextlib.contextmanager
+def socket_as_under_gunicorn(site, name):
+    """A RoomSocket handed a socket pair's end as gunicorn hands it one; the client's end."""
     server_end, client_end = socket.socketpair()
-    with server_end, client_end, site.app.test_request_context(f"/chat/room/{ROOM}/ws"):
-        take_membership(site, "bob")
-        handshaken = SimpleNamespace(mode="werkzeug", sock=server_end, ws=None, connected=True)
-        room_socket = RoomSocket(handshaken, Room.find(ROOM), User.find("bob"), None)
-        assert room_socket.open() is False
-        sent = received_until_close(client_end)
-        room_socket.connection.finish()
-        assert roomsocket.NOT_A_MEMBER.encode() in sent
+    with client_end, site.app.test_request_context(f"/chat/room/{ROOM}/ws"):
+        handshaken = SimpleNamespace(mode="gunicorn", sock=server_end, ws=None, connected=True)
+        room_socket = RoomSocket(handshaken, Room.find(ROOM), User.find(name), None)
+        server_end.close()  # the RoomSocket keeps its own copy, as under gunicorn
+        client_end.settimeout(WAIT_SECONDS)
+        yield room_socket, client_end
+
+
+def received_until_hung_up(client_end):
+    """Every byte the server's end sent until it hung up."""
+    return b"".join(iter(lambda: client_end.recv(65536), b""))
+
+
+def test_a_socket_opened_by_someone_no_longer_a_member_says_why_and_hangs_up(site):
+    take_membership(site, "bob")
+    with socket_as_under_gunicorn(site, "bob") as (room_socket, client_end):
+        started = time.monotonic()
+        room_socket.serve()
+        sent = received_until_hung_up(client_end)
+    # At once: not when the close frame's answer is overdue.
+    assert time.monotonic() - started < roomsocket_closing_seconds() / 2
+    assert roomsocket.NOT_A_MEMBER.encode() in sent and CLOSE_1008 in sent
+    with site.app.app_context():
         assert user_id(site, "bob") not in get_presence().in_room(Room.find(ROOM).id)
 
 
-def received_until_close(client_end):
-    """The bytes a server's end sent to a socket pair, up to its close frame (code 1008)."""
-    client_end.settimeout(WAIT_SECONDS)
-    sent = b""
-    while CLOSE_1008 not in sent:
-        sent += client_end.recv(65536)
-    return sent
+def roomsocket_closing_seconds():
+    """How long a socket waits for the answer to its close frame."""
+    return websocket.CLOSING_SECONDS
+
+
+def in_context(context, action):
+    """The action, to be called in a context (the request that opened a socket)."""
+
+    def call():
+        with context:
+            action()
+
+    return call
+
+
+def test_a_socket_under_gunicorn_is_read_in_a_thread_of_its_own(site):
+    with socket_as_under_gunicorn(site, "bob") as (room_socket, client_end):
+        request = site.app.test_request_context(f"/chat/room/{ROOM}/ws")
+        serving = threading.Thread(target=in_context(request, room_socket.serve), daemon=True)
+        serving.start()
+        serving.join(WAIT_SECONDS)
+        assert not serving.is_alive(), "serve() kept reading in its caller"
+        body = json.dumps({"body": "from a worker"}).encode()
+        client_end.sendall(client_frame(TEXT, body) + client_frame(CLOSE, b"\x03\xe8"))
+        received_until_hung_up(client_end)
+    assert message_id(site, "from a worker") is not None
 
 
 # Messages
