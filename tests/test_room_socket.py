@@ -553,10 +553,11 @@ def test_my_messages_come_back_on_resume_with_their_receipts(site):
 def test_a_resume_after_too_much_was_missed_draws_the_list_afresh(site, monkeypatch):
     monkeypatch.setattr(roomsocket, "RESUME_LIMIT", 2)
     site.app.config["HISTORY_SIZE"] = 2
-    for body in ("one", "two", "three"):
+    for body in ("one", "/pm bob two", "three"):
         post(site, "alice", body)
     bob = site.open("bob")
     frame = bob.wait_for(">three<")
+    # The latest page as bob may see it: his personal message included.
     assert 'hx-swap-oob="innerHTML"' in frame and ">two<" in frame
     assert ">one<" not in bob.drain()
     # The list drawn counts as sent: a catch-up does not send it again.
