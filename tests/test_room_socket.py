@@ -188,13 +188,23 @@ class Site:
 
 
 @pytest.fixture
-def site(make_app):
-    """The served app with alice (who owns the room), bob and carol in it."""
+def make_site(make_app):
+    """Serve apps with settings over SETTINGS, with alice (who owns the room), bob and carol."""
     with contextlib.ExitStack() as stack:
-        served = Site(make_app(**SETTINGS), stack)
-        stack.callback(served.stop)
-        served.people("alice", "bob", "carol")
-        yield served
+
+        def make(**overrides):
+            served = Site(make_app(**{**SETTINGS, **overrides}), stack)
+            stack.callback(served.stop)
+            served.people("alice", "bob", "carol")
+            return served
+
+        yield make
+
+
+@pytest.fixture
+def site(make_site):
+    """The served app with alice (who owns the room), bob and carol in it."""
+    return make_site()
 
 
 def message_id(site, body):
@@ -415,6 +425,33 @@ def test_every_frame_that_is_not_understood_is_answered_so(site):
     assert bob.count(roomsocket.NOT_UNDERSTOOD) == len(NONSENSE)
 
 
+def answered_within(tab, frames, seconds):
+    """Send nonsense frames; whether all of them were answered within seconds."""
+    started, answered = time.monotonic(), tab.count(roomsocket.NOT_UNDERSTOOD)
+    for _ in range(frames):
+        tab.connection.send("nonsense")
+    while tab.count(roomsocket.NOT_UNDERSTOOD) < answered + frames:
+        if time.monotonic() - started > seconds:
+            return False
+        tab.drain(0.02)
+    return True
+
+
+def test_frames_beyond_the_pace_wait_their_turn_on_each_socket_and_messages_never_do(
+    make_site,
+):
+    site = make_site(ROOM_SOCKET_FRAME_LIMIT="3/2s")
+    first_tab, second_tab = site.open("bob", resume_after=None), site.open("bob", None)
+    assert answered_within(first_tab, 3, seconds=0.5)
+    assert answered_within(second_tab, 3, seconds=0.5)  # a pace of its own
+    started = time.monotonic()
+    for number in range(4):
+        first_tab.say(f"quick {number}")
+    first_tab.wait_for(">quick 3<")
+    assert time.monotonic() - started < 1.0  # a paced frame would wait about 2 s
+    assert not answered_within(first_tab, 1, seconds=0.5)
+
+
 def test_a_new_name_shows_on_the_next_message(site):
     alice, bob = site.open("alice"), site.open("bob")
     said(site, bob, "as bob")
@@ -604,8 +641,8 @@ def test_a_resume_by_someone_no_longer_a_member_closes_the_socket(site):
 
 
 def test_a_catch_up_order_sends_what_the_socket_missed(site):
+    # Nothing was said before: the very first message is the one missed.
     bob = site.open("bob")
-    said(site, bob, "seen")
     [unseen] = save_unpublished(site, "alice", "unseen")
     publish(site, "room", CatchUp())
     bob.wait_for(">unseen<")
