@@ -589,18 +589,22 @@ def test_my_messages_come_back_on_resume_with_their_receipts(site):
 
 def test_a_resume_after_too_much_was_missed_draws_the_list_afresh(site, monkeypatch):
     monkeypatch.setattr(roomsocket, "RESUME_LIMIT", 2)
-    site.app.config["HISTORY_SIZE"] = 2
-    for body in ("one", "/pm bob two", "three"):
-        post(site, "alice", body)
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.1)
+    site.app.config["HISTORY_SIZE"] = 3
+    ids = [post(site, "alice", body) for body in ("one", "/pm bob two", "three", "four")]
     bob = site.open("bob")
-    frame = bob.wait_for(">three<")
-    # The latest page as bob may see it: his personal message included.
-    assert 'hx-swap-oob="innerHTML"' in frame and ">two<" in frame
-    assert ">one<" not in bob.drain()
-    # The list drawn counts as sent: a catch-up does not send it again.
+    frame = bob.wait_for(">four<")
+    # The latest page as bob may see it, his personal message included, with the link
+    # to the page before it.
+    assert 'hx-swap-oob="innerHTML"' in frame and ">two<" in frame and ">three<" in frame
+    assert f'href="/chat/room/{ROOM}/messages?before={ids[1]}"' in frame
+    # The list drawn counts as sent: neither a catch-up nor the next message (no gap
+    # before it) sends any of it again.
     publish(site, "room", CatchUp())
-    said(site, bob, "marker")
-    assert bob.count(">three<") == 1
+    said(site, bob, "next")
+    bob.drain()
+    assert ">one<" not in bob.text()
+    assert all(shown_once(bob, each) for each in ids[1:])
 
 
 def test_frames_published_during_a_resume_follow_what_it_sends(site):
