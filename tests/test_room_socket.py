@@ -171,7 +171,8 @@ class Site:
             )
         )
         tab = Tab(connection)
-        tab.wait_for('id="presence" class="presence"')
+        # The whole list, swapped in over whatever the page showed.
+        tab.wait_for('id="presence" class="presence" hx-swap-oob="true"')
         if resume_after is not None:
             tab.send_json({"type": "resume", "after": resume_after})
         return tab
@@ -301,6 +302,15 @@ def test_closing_the_socket_tells_the_room_they_left(site):
     alice.wait_for("bob left the room.")
     with site.app.app_context():
         assert user_id(site, "bob") not in get_presence().in_room(Room.find(ROOM).id)
+    assert not subscribed(site, "bob")
+
+
+def subscribed(site, name):
+    """Whether anything still listens on the user's channel: a socket that let go does not."""
+    with site.app.app_context():
+        # No public view of the subscribers: a closed socket that stayed subscribed would
+        # only cost memory and a wasted delivery for every frame, nothing a user sees.
+        return bool(get_broker()._subscribers.get(user_channel(User.find(name).id)))
 
 
 @contextlib.contextmanager
@@ -331,6 +341,7 @@ def test_a_socket_opened_by_someone_no_longer_a_member_says_why_and_hangs_up(sit
     assert roomsocket.NOT_A_MEMBER.encode() in sent and CLOSE_1008 in sent
     with site.app.app_context():
         assert user_id(site, "bob") not in get_presence().in_room(Room.find(ROOM).id)
+    assert not subscribed(site, "bob")
 
 
 def roomsocket_closing_seconds():
@@ -382,9 +393,10 @@ def test_a_personal_message_reaches_only_its_two_people(site):
     assert "just for alice" not in carol.text()
 
 
-def test_an_empty_to_sends_the_message_to_everyone(site):
+@pytest.mark.parametrize("to", ["", 5, None])
+def test_a_to_that_names_nobody_sends_the_message_to_everyone(site, to):
     bob, carol = site.open("bob"), site.open("carol")
-    bob.say("to nobody in particular", to="")
+    bob.say("to nobody in particular", to=to)
     carol.wait_for(">to nobody in particular<")
 
 
@@ -411,7 +423,7 @@ NONSENSE = [
     '{"type": "read", "id": "12"}',
     '{"type": "read", "id": 9223372036854775808}',
     '{"body": 5}',
-    '{"type": "dance"}',
+    '{"type": "dance", "after": 0}',
 ]
 
 
