@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import delete, event, update
@@ -159,12 +160,12 @@ class Site:
                 room.join(User.find(name))
             db.session.commit()
 
-    def open(self, name, resume_after=0):
+    def open(self, name, resume_after=0, room=ROOM):
         """Open the room's socket as the page does, with its resume frame (None: none)."""
         cookie = self.browsers[name].get_cookie("session")
         connection = self.stack.enter_context(
             connect(
-                f"ws://{self.host}/chat/room/{ROOM}/ws",
+                f"ws://{self.host}/chat/room/{quote(room)}/ws",
                 origin=f"http://{self.host}",
                 additional_headers={"Cookie": f"session={cookie.value}"},
                 open_timeout=WAIT_SECONDS,
@@ -566,7 +567,7 @@ def test_a_member_elsewhere_sees_the_rooms_unread_count_once_a_message_is_a_mome
 
 def test_resuming_sends_what_was_said_after_the_given_id_once(site):
     first = post(site, "alice", "first")
-    second = post(site, "alice", "second")
+    second = post(site, "alice", "/pm bob second")
     bob = site.open("bob", resume_after=first)
     bob.wait_for(">second<")
     bob.send_json({"type": "resume", "after": 0})
@@ -613,11 +614,46 @@ def test_a_resume_after_too_much_was_missed_draws_the_list_afresh(site, monkeypa
     assert f'href="/chat/room/{ROOM}/messages?before={ids[1]}"' in frame
     # The list drawn counts as sent: neither a catch-up nor the next message (no gap
     # before it) sends any of it again.
+    settled(bob)
     publish(site, "room", CatchUp())
     said(site, bob, "next")
     bob.drain()
     assert ">one<" not in bob.text()
     assert all(shown_once(bob, each) for each in ids[1:])
+
+
+def test_missing_as_many_as_the_limit_appends_them(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "RESUME_LIMIT", 2)
+    post(site, "alice", "one")
+    ids = [post(site, "alice", "two"), post(site, "alice", "/pm bob three")]
+    bob = site.open("bob", resume_after=ids[0] - 1)
+    frame = bob.wait_for(">three<")
+    assert 'hx-swap-oob="beforeend"' in frame and ">two<" in frame
+    settled(bob)
+    # And the same when a catch-up finds them, personal ones included.
+    with site.app.test_request_context():
+        room, alice, bob_user = Room.find(ROOM), User.find("alice"), User.find("bob")
+        drafts = [
+            messaging.Draft(room.id, alice, None, "four", 0),
+            messaging.Draft(room.id, alice, bob_user, "five", 0),
+        ]
+        messaging.store(drafts)
+    publish(site, "room", CatchUp())
+    frame = bob.wait_for(">five<")
+    assert 'hx-swap-oob="beforeend"' in frame and ">four<" in frame
+
+
+def test_a_direct_conversation_shows_read_not_a_count(site):
+    with site.app.test_request_context():
+        alice, bob = User.find("alice"), User.find("bob")
+        conversation = Room.start_direct(alice, bob).name
+        db.session.commit()
+        room_id = Room.find(conversation).id
+        mine = messaging.post_message(Room.find(conversation), alice, "just us").id
+        reading.mark_read(room_id, bob.id, mine)
+    tab = site.open("alice", room=conversation)
+    frame = tab.wait_for(">just us<")
+    assert f'<span id="receipt-{mine}" class="receipt">read</span>' in frame
 
 
 def test_frames_published_during_a_resume_follow_what_it_sends(site):
@@ -657,9 +693,24 @@ def test_a_resume_by_someone_no_longer_a_member_closes_the_socket(site):
 # Catching up
 
 
+def settled(tab):
+    """Wait until the socket has acted on every frame sent to it so far.
+
+    It acts on them in turn, and answers nonsense: once the nonsense is answered, the
+    resume before it is done, and a catch-up order is no longer ignored.
+    """
+    answered = tab.count(roomsocket.NOT_UNDERSTOOD)
+    tab.connection.send("are you done?")
+    deadline = time.monotonic() + WAIT_SECONDS
+    while tab.count(roomsocket.NOT_UNDERSTOOD) == answered:
+        assert time.monotonic() < deadline, "the socket never answered"
+        tab.drain(0.02)
+
+
 def test_a_catch_up_order_sends_what_the_socket_missed(site):
     # Nothing was said before: the very first message is the one missed.
     bob = site.open("bob")
+    settled(bob)
     [unseen] = save_unpublished(site, "alice", "unseen")
     publish(site, "room", CatchUp())
     bob.wait_for(">unseen<")
