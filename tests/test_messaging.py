@@ -2,6 +2,7 @@
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,47 @@ def test_a_room_log_that_cannot_be_written_keeps_no_message_from_going_out(app, 
     sent = post(app, crowd[0], "logged or not")
     assert [item.message_id for item in listener.items] == [sent]
     assert "could not log messages in kitchen" in caplog.text
+
+
+def test_a_published_message_carries_what_programs_are_told(app, crowd):
+    listener = Listener()
+    with app.app_context():
+        get_broker().subscribe(listener, [room_channel(Room.find("kitchen").id)])
+    sent = post(app, crowd[0], f"/pm {crowd[1]} for programs too")
+    [frame] = listener.items
+    told = frame.data["message"]
+    assert frame.data["type"] == "message"
+    assert (told["id"], told["room"], told["body"]) == (sent, "kitchen", "for programs too")
+    assert (told["author"], told["recipient"]) == (crowd[0], crowd[1])
+
+
+def test_a_message_that_cannot_be_saved_is_refused_and_the_next_one_is_saved(app, crowd, caplog):
+    def fail_inserting_messages(connection, cursor, statement, *rest):
+        if statement.startswith("INSERT INTO messages"):
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", fail_inserting_messages)
+    try:
+        with pytest.raises(messaging.MessageRefused) as refused:
+            post(app, crowd[0], "lost")
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_inserting_messages)
+    assert str(refused.value) == "The message could not be saved. Send it again."
+    assert "saving 1 messages failed" in caplog.text
+    assert post(app, crowd[0], "saved") is not None
+
+
+def test_a_lone_message_is_saved_without_waiting_for_company(app, crowd):
+    post(app, crowd[0], "warming up")  # the first one compiles templates
+    started = time.monotonic()
+    post(app, crowd[0], "alone")
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_message_with_a_recipient_keeps_its_text_as_typed(app, crowd):
+    with app.test_request_context():
+        room, sender = Room.find("kitchen"), User.find(crowd[0])
+        message = messaging.post_message(room, sender, f"/pm {crowd[2]} hi", to=crowd[1])
+        assert (message.body, message.recipient.username) == (f"/pm {crowd[2]} hi", crowd[1])
