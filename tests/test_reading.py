@@ -243,3 +243,19 @@ def test_only_marks_that_moved_are_returned_as_moves(app, world):
             {(world["kitchen"], world["bob"]): first, (world["kitchen"], world["carol"]): newest}
         )
     assert moves == [reading.Move(world["kitchen"], world["carol"], 0, newest)]
+
+
+def test_one_batch_counts_personal_messages_around_the_recipients_own(app, world):
+    # Saved together, in this order: a personal message to bob, then bob's own (which
+    # marks the room read for him), then two more personal ones to him.
+    with app.test_request_context():
+        room_id, alice, bob = world["kitchen"], User.find("alice"), User.find("bob")
+        drafts = [
+            messaging.Draft(room_id, alice, bob, "before mine", 0),
+            messaging.Draft(room_id, bob, None, "mine", 0),
+            messaging.Draft(room_id, alice, bob, "after mine", 0),
+            messaging.Draft(room_id, alice, bob, "and again", 0),
+        ]
+        messaging.store(drafts)
+    assert unread(app, world, "bob") == (2, 2)
+    assert unread(app, world, "carol") == (1, 1)
