@@ -9,6 +9,7 @@ import contextlib
 import functools
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -123,11 +124,11 @@ class Stream:
             for line in self.response:
                 self.lines.append(line.decode())
 
-    def wait_for(self, text):
-        """Wait for a line of data containing text."""
+    def wait_for(self, pattern):
+        """Wait for a line of data matching a regular expression."""
         deadline = time.monotonic() + WAIT_SECONDS
-        while not any(text in line for line in self.lines):
-            assert time.monotonic() < deadline, f"no event with {text!r}: {self.lines!r}"
+        while not any(re.search(pattern, line) for line in self.lines):
+            assert time.monotonic() < deadline, f"no event with {pattern!r}: {self.lines!r}"
             time.sleep(0.02)
 
     def close(self):
@@ -223,10 +224,10 @@ def said(site, tab, body):
     return message_id(site, body)
 
 
-def post(site, author, body):
+def post(site, author, body, room=ROOM):
     """Post a message as any other page would (form, API): saved and published."""
     with site.app.test_request_context():
-        return messaging.post_message(Room.find(ROOM), User.find(author), body).id
+        return messaging.post_message(Room.find(room), User.find(author), body).id
 
 
 def save_unpublished(site, author, *bodies):
@@ -543,23 +544,39 @@ def test_an_author_sees_how_many_have_read_their_message(site):
     alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 2<')
 
 
-def unread_badge(site, count):
-    """The room's unread count as the lobby shows it."""
+def unread_badge(site, count, room=ROOM):
+    """A room's unread count as the lobby shows it (hidden when none), as a pattern."""
     with site.app.app_context():
-        room_id = Room.find(ROOM).id
-    return f'id="unread-room-{room_id}" class="count-badge" hx-swap-oob="true">{count}<'
+        room_id = Room.find(room).id
+    return rf'id="unread-room-{room_id}" class="count-badge" hx-swap-oob="true"( hidden)?>{count}<'
 
 
-def test_a_member_elsewhere_sees_the_rooms_unread_count_once_a_message_is_a_moment_old(site):
-    alice = site.open("alice")
+def last_badge(site, stream, room=ROOM):
+    """The last count the lobby was shown for a room."""
+    shown = [re.search(unread_badge(site, "([0-9]+)", room), line) for line in stream.lines]
+    return [match.group(2) for match in shown if match][-1]
+
+
+def test_a_member_elsewhere_sees_each_rooms_unread_count_once_a_message_is_a_moment_old(site):
+    with site.app.app_context():
+        Room.create("pantry", User.find("alice")).join(User.find("bob"))
+        db.session.commit()
+    alice, bob = site.open("alice"), site.open("bob")
     lobby = site.stream("bob")
-    said(site, alice, "one")
+    first = said(site, alice, "one")
     said_at = time.monotonic()
     lobby.wait_for(unread_badge(site, 1))
     assert time.monotonic() - said_at >= bookkeeping.FRESH_SECONDS * 0.9
-    alice.say("/pm bob two")
-    lobby.wait_for(unread_badge(site, 2))
-    lobby.wait_for('<span id="unread-total" data-count="2"')
+    bob.send_json({"type": "read", "id": first})
+    lobby.wait_for(unread_badge(site, 0))
+    said(site, alice, "two")
+    alice.say("/pm bob three")
+    for body in ("a", "b", "c"):
+        post(site, "alice", body, room="pantry")
+    lobby.wait_for(unread_badge(site, 3, room="pantry"))
+    lobby.wait_for('<span id="unread-total" data-count="5"')
+    # Each room counts its own messages, however the two interleave.
+    assert last_badge(site, lobby) == "2"
 
 
 # Resuming
