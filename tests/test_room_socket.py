@@ -515,11 +515,33 @@ def read_mark(site, name):
 
 def test_typing_is_shown_to_the_room_at_most_every_few_seconds(site):
     alice, bob = site.open("alice"), site.open("bob")
+    programs = listening(site)
     bob.send_json({"type": "typing"})
     bob.send_json({"type": "typing"})
     said(site, bob, "typed")
     alice.wait_for(">typed<")
     assert alice.count("bob is typing") == 1
+    # Programs are told too, in data naming the room.
+    typing = [item.data for item in programs.items if item.data["type"] == "typing"]
+    assert typing == [{"type": "typing", "room": ROOM, "user": "bob"}]
+
+
+class Listener:
+    """A subscriber of the room's channel besides the sockets: it keeps what is published."""
+
+    def __init__(self):
+        self.items = []
+
+    def deliver(self, item):
+        self.items.append(item)
+
+
+def listening(site):
+    """A Listener subscribed to the room's channel."""
+    listener = Listener()
+    with site.app.app_context():
+        get_broker().subscribe(listener, [room_channel(Room.find(ROOM).id)])
+    return listener
 
 
 @pytest.mark.parametrize("why", ["does not share typing", "is no longer a member"])
@@ -751,6 +773,7 @@ def test_a_catch_up_for_someone_no_longer_a_member_closes_the_socket(site):
     publish(site, "room", CatchUp())
     assert bob.wait_closed() == 1008
     assert ">unseen<" not in bob.text()
+    assert roomsocket.NOT_A_MEMBER in bob.text()
 
 
 # Gaps: messages published out of order, or never
@@ -807,6 +830,19 @@ def test_two_gaps_are_each_fetched_once_overdue(site, monkeypatch):
     bob.wait_for(">lost one<")
     said(site, bob, "marker")
     assert all(shown_once(bob, each) for each in ids)
+
+
+def test_as_many_skipped_messages_as_are_kept_still_wait_their_grace(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(roomsocket, "MISSING_KEPT", 2)
+    bob = site.open("bob")
+    said(site, bob, "before")
+    *lost, last = save_unpublished(site, "alice", "lost 1", "lost 2", "last")
+    published = time.monotonic()
+    publish_saved(site, last)
+    bob.wait_for(">lost 2<")
+    assert time.monotonic() - published >= 0.5
+    assert all(shown_once(bob, each) for each in lost)
 
 
 def test_too_many_skipped_messages_are_fetched_at_once(site, monkeypatch):
