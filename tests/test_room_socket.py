@@ -807,6 +807,18 @@ def test_a_message_never_published_is_fetched_once_overdue(site, monkeypatch):
     assert bob.text().index(">later<") < bob.text().index(">lost<")
 
 
+def test_a_message_skipped_right_after_what_the_resume_sent_is_fetched(site, monkeypatch):
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.2)
+    post(site, "alice", "the very first")
+    bob = site.open("bob")
+    bob.wait_for(">the very first<")
+    settled(bob)
+    lost, later = save_unpublished(site, "alice", "lost", "later")
+    publish_saved(site, later)
+    bob.wait_for(">lost<")
+    assert shown_once(bob, lost) and shown_once(bob, later)
+
+
 def test_a_message_published_late_is_not_fetched(site, monkeypatch):
     monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.2)
     bob = site.open("bob")
