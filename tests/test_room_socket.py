@@ -177,6 +177,9 @@ class Site:
         tab.wait_for('id="presence" class="presence" hx-swap-oob="true"')
         if resume_after is not None:
             tab.send_json({"type": "resume", "after": resume_after})
+            # Done resuming before the test goes on: a change the test makes next (a
+            # membership taken away) must meet the frame under test, not the resume.
+            settled(tab)
         return tab
 
     def stream(self, name):
