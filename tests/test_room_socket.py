@@ -29,7 +29,7 @@ from chatapp.extensions import db
 from chatapp.live.broker import CatchUp, Close, get_broker, room_channel, user_channel
 from chatapp.live.presence import get_presence
 from chatapp.models import Membership, Message, Room, User
-from tests.support import signed_up
+from tests.support import AuthActions, signed_up
 from tests.test_websocket import CLOSE, TEXT, client_frame
 
 SETTINGS = {
@@ -894,6 +894,17 @@ def test_a_close_order_for_this_room_closes_the_socket_with_its_words(site):
     publish(site, "user", order)
     assert bob.wait_closed() == 1008
     assert "You were removed." in bob.text()
+
+
+def test_logging_out_closes_the_sockets_of_that_login_only(site):
+    bob = site.open("bob")
+    elsewhere = site.app.test_client()
+    AuthActions(elsewhere).login("bob")
+    AuthActions(elsewhere).logout()
+    said(site, bob, "still here")
+    AuthActions(site.browsers["bob"]).logout()
+    assert bob.wait_closed() == 1008
+    assert "You logged out." in bob.text()
 
 
 def test_a_close_order_for_another_room_leaves_the_socket_open(site):
