@@ -273,8 +273,19 @@ def user_id(site, name):
 
 
 def take_membership(site, name):
-    """Delete the user's membership without telling any socket."""
-    run_sql(site, delete(Membership).where(Membership.user_id == user_id(site, name)))
+    """Delete the user's membership of the room without telling any socket; they stay a
+    member of another room, which must not count."""
+    with site.app.app_context():
+        user, room = User.find(name), Room.find(ROOM)
+        elsewhere = Room.find("elsewhere")
+        if elsewhere is None:
+            Room.create("elsewhere", user)
+        else:
+            elsewhere.join(user)
+        db.session.commit()
+        user_id, room_id = user.id, room.id
+    condition = (Membership.user_id == user_id) & (Membership.room_id == room_id)
+    run_sql(site, delete(Membership).where(condition))
 
 
 def shown_once(tab, message):
