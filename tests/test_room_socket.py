@@ -969,3 +969,8 @@ def test_positions_skipped_are_noted_only_once_resumed(bare_socket):
     assert (bare_socket.last_position, bare_socket.positioned_id) == (7, 70)
     assert bare_socket.note_position(6, 60) is None  # older than the newest: no gap
     assert (bare_socket.last_position, bare_socket.positioned_id) == (7, 70)
+
+
+def test_a_frame_limit_that_cannot_be_read_names_its_setting(make_app):
+    with pytest.raises(ValueError, match="ROOM_SOCKET_FRAME_LIMIT"):
+        make_app(ROOM_SOCKET_FRAME_LIMIT="sixty a minute")
