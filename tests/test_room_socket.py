@@ -572,12 +572,23 @@ def test_typing_is_not_shown_for_someone_who(site, why):
 
 
 def test_an_author_sees_how_many_have_read_their_message(site):
+    with site.app.app_context():
+        Room.create("pantry", User.find("alice"))
+        db.session.commit()
     alice, bob, carol = site.open("alice"), site.open("bob"), site.open("carol")
+    alice.say("psst", to="bob")
+    alice.wait_for(">psst<")
+    personal = message_id(site, "psst")
+    elsewhere = post(site, "alice", "in the pantry", room="pantry")
     mine = said(site, alice, "read me")
     for reader in (bob, carol):
         reader.wait_for(">read me<")
         reader.send_json({"type": "read", "id": mine})
     alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 2<')
+    # Only bob may read the personal one; the pantry's is not this room's to count.
+    receipt = f'<span id="receipt-{personal}" class="receipt" hx-swap-oob="true">read by 1<'
+    assert receipt in alice.text()
+    assert f'id="receipt-{elsewhere}"' not in alice.text()
 
 
 def unread_badge(site, count, room=ROOM):
