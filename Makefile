@@ -29,12 +29,14 @@ bench: $(VENV)/.requirements-dev
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.login_stall
 
-# Mutation testing of the checks that guard origins, room access, names and room logs,
-# against the tests that cover them (slow; neither make test nor CI runs it).
+# Mutation testing of the checks that guard origins, room access, names and room logs, and
+# of the message path: saving, read marks, the room socket; against the tests that cover
+# them (slow; neither make test nor CI runs it). One child: the tests are timing-sensitive.
 MUTANTS := "chatapp.origins.*" "chatapp.access.*" "chatapp.names.*" \
-	"chatapp.roomlog.x_escape_controls*" "chatapp.roomlog.x__escaped*" "chatapp.roomlog.x_log_path*"
+	"chatapp.roomlog.x_escape_controls*" "chatapp.roomlog.x__escaped*" "chatapp.roomlog.x_log_path*" \
+	"chatapp.messaging.*" "chatapp.reading.*" "chatapp.connections.roomsocket.*"
 mutants: $(VENV)/.requirements-dev
-	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut run --max-children 1 $(MUTANTS)
 	$(BIN)/mutmut results
 
 lint: $(VENV)/.requirements-dev

@@ -2,13 +2,15 @@
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
 
-from chatapp import messaging
+from chatapp import messaging, roomlog
 from chatapp.extensions import db
+from chatapp.live.broker import get_broker, room_channel
 from chatapp.models import Membership, Message, Room, User
 
 SENDERS = 6
@@ -116,3 +118,85 @@ def test_a_message_goes_out_only_once_it_is_saved(app, crowd, monkeypatch):
     monkeypatch.setattr(messaging, "publish", publish_if_saved)
     post(app, crowd[0], "saved first")
     assert published == [("saved first",)]
+
+
+@pytest.mark.parametrize(
+    "to, refusal",
+    [
+        ("nobody", "nobody is not a member of this room."),
+        ("outsider", "outsider is not a member of this room."),
+        ("sender0", "A personal message goes to someone else."),
+    ],
+)
+def test_a_personal_message_goes_only_to_another_member(app, crowd, to, refusal):
+    with app.app_context():
+        User.register("outsider", "a password")
+        db.session.commit()
+    with pytest.raises(messaging.MessageRefused) as refused:
+        post(app, crowd[0], f"/pm {to} psst")
+    assert str(refused.value) == refusal
+
+
+class Listener:
+    """A subscriber of a room's channel, as a socket is: it keeps what is published."""
+
+    def __init__(self):
+        self.items = []
+
+    def deliver(self, item):
+        self.items.append(item)
+
+
+def test_a_room_log_that_cannot_be_written_keeps_no_message_from_going_out(app, crowd, caplog):
+    listener = Listener()
+    with app.test_request_context():
+        # A folder where the log file should be: opening it for writing fails.
+        roomlog.log_path("kitchen").mkdir(parents=True)
+        get_broker().subscribe(listener, [room_channel(Room.find("kitchen").id)])
+    sent = post(app, crowd[0], "logged or not")
+    assert [item.message_id for item in listener.items] == [sent]
+    assert "could not log messages in kitchen" in caplog.text
+
+
+def test_a_published_message_carries_what_programs_are_told(app, crowd):
+    listener = Listener()
+    with app.app_context():
+        get_broker().subscribe(listener, [room_channel(Room.find("kitchen").id)])
+    sent = post(app, crowd[0], f"/pm {crowd[1]} for programs too")
+    [frame] = listener.items
+    told = frame.data["message"]
+    assert frame.data["type"] == "message"
+    assert (told["id"], told["room"], told["body"]) == (sent, "kitchen", "for programs too")
+    assert (told["author"], told["recipient"]) == (crowd[0], crowd[1])
+
+
+def test_a_message_that_cannot_be_saved_is_refused_and_the_next_one_is_saved(app, crowd, caplog):
+    def fail_inserting_messages(connection, cursor, statement, *rest):
+        if statement.startswith("INSERT INTO messages"):
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", fail_inserting_messages)
+    try:
+        with pytest.raises(messaging.MessageRefused) as refused:
+            post(app, crowd[0], "lost")
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_inserting_messages)
+    assert str(refused.value) == "The message could not be saved. Send it again."
+    assert "saving 1 messages failed" in caplog.text
+    assert post(app, crowd[0], "saved") is not None
+
+
+def test_a_lone_message_is_saved_without_waiting_for_company(app, crowd):
+    post(app, crowd[0], "warming up")  # the first one compiles templates
+    started = time.monotonic()
+    post(app, crowd[0], "alone")
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_message_with_a_recipient_keeps_its_text_as_typed(app, crowd):
+    with app.test_request_context():
+        room, sender = Room.find("kitchen"), User.find(crowd[0])
+        message = messaging.post_message(room, sender, f"/pm {crowd[2]} hi", to=crowd[1])
+        assert (message.body, message.recipient.username) == (f"/pm {crowd[2]} hi", crowd[1])

@@ -185,3 +185,77 @@ def test_the_page_shows_receipts_from_the_same_counts(app, world):
         reading.mark_read(world["kitchen"], world["carol"], first)
         assert reading.receipts(world["kitchen"], [first, second]) == {first: 2, second: 1}
         assert db.session.get(Message, second).position == 2
+
+
+def reader(user_id, last_read, shares=True):
+    """A member as receipts see them: their read mark, and whether they share it."""
+    return Reader(user_id, last_read, read_position=0, personal_unread=0, shares_read_state=shares)
+
+
+def test_a_personal_message_counts_its_recipient_once_their_mark_reaches_it():
+    said = [Said(id=26, author_id=4, recipient_id=2, is_personal=True)]
+    assert reading.count_receipts(said, [reader(2, last_read=26)]) == {26: 1}
+
+
+def test_no_mark_reads_nothing_not_even_the_first_message():
+    first_to_all = [Said(id=1, author_id=2, recipient_id=None, is_personal=False)]
+    first_to_two = [Said(id=1, author_id=1, recipient_id=2, is_personal=True)]
+    # 1 has no mark yet (0); 2 keeps their reads to themselves.
+    readers = [reader(1, last_read=0), reader(2, last_read=5, shares=False)]
+    assert reading.count_receipts(first_to_all, readers) == {1: 0}
+    assert reading.count_receipts(first_to_two, readers) == {1: 0}
+
+
+def test_a_member_who_never_moved_their_mark_has_read_not_even_the_first_message(app, world):
+    first = say(app, "alice", "the very first")
+    assert first == 1  # the case at stake: a mark of "none" must not count as 1
+    with app.app_context():
+        assert mark_of(app, world, "bob") is None
+        assert reading.receipts(world["kitchen"], [first]) == {first: 0}
+
+
+def test_readers_carry_each_members_mark_position_and_personal_messages_since(app, world):
+    first = say(app, "alice", "one")
+    say(app, "alice", "/pm bob two")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], first)
+        readers = {each.user_id: each for each in reading.readers_of(world["kitchen"])}
+    assert readers[world["bob"]] == Reader(world["bob"], first, 1, 1, True)
+    assert readers[world["carol"]] == Reader(world["carol"], 0, 0, 0, True)
+
+
+def test_each_members_total_counts_their_own_unread_messages(app, world):
+    first = say(app, "alice", "one")
+    say(app, "alice", "two")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], first)
+        totals = reading.totals_of([world["bob"], world["carol"]])
+    assert totals == {world["bob"]: 1, world["carol"]: 2}
+
+
+def test_only_marks_that_moved_are_returned_as_moves(app, world):
+    first = say(app, "alice", "one")
+    newest = say(app, "alice", "two")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], newest)
+        # bob's tab is stale (first is behind his mark); carol reads for the first time.
+        moves = reading.save_read_marks(
+            {(world["kitchen"], world["bob"]): first, (world["kitchen"], world["carol"]): newest}
+        )
+    assert moves == [reading.Move(world["kitchen"], world["carol"], 0, newest)]
+
+
+def test_one_batch_counts_personal_messages_around_the_recipients_own(app, world):
+    # Saved together, in this order: a personal message to bob, then bob's own (which
+    # marks the room read for him), then two more personal ones to him.
+    with app.test_request_context():
+        room_id, alice, bob = world["kitchen"], User.find("alice"), User.find("bob")
+        drafts = [
+            messaging.Draft(room_id, alice, bob, "before mine", 0),
+            messaging.Draft(room_id, bob, None, "mine", 0),
+            messaging.Draft(room_id, alice, bob, "after mine", 0),
+            messaging.Draft(room_id, alice, bob, "and again", 0),
+        ]
+        messaging.store(drafts)
+    assert unread(app, world, "bob") == (2, 2)
+    assert unread(app, world, "carol") == (1, 1)
