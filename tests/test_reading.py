@@ -1,7 +1,7 @@
 """Read marks, unread counts and receipts: derived from positions, never recounted."""
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from chatapp import messaging, reading
 from chatapp.extensions import db
@@ -259,3 +259,42 @@ def test_one_batch_counts_personal_messages_around_the_recipients_own(app, world
         messaging.store(drafts)
     assert unread(app, world, "bob") == (2, 2)
     assert unread(app, world, "carol") == (1, 1)
+
+
+def first_unread(app, world, name):
+    """Where the user's "New messages" line goes in the kitchen: a message id, or None."""
+    with app.app_context():
+        membership = db.session.scalar(
+            select(Membership).where(
+                Membership.user_id == world[name], Membership.room_id == world["kitchen"]
+            )
+        )
+        return reading.first_unread_id(membership)
+
+
+def test_the_new_line_goes_above_the_oldest_message_the_reader_has_not_read(app, world):
+    seen = say(app, "alice", "seen")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], seen)
+    say(app, "alice", "/pm carol not for bob")
+    say(app, "alice", "in another room", room="pantry")
+    first = say(app, "carol", "new to bob")
+    last = say(app, "alice", "also new")
+    assert first_unread(app, world, "bob") == first
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], last)
+    assert first_unread(app, world, "bob") is None
+
+
+def test_the_new_line_skips_the_readers_own_messages_even_behind_their_mark(app, world):
+    say(app, "bob", "mine")
+    personal = say(app, "alice", "/pm bob for you")
+    # As a mark never saved leaves it (NULL): everything after it is candidate.
+    with app.app_context():
+        db.session.execute(
+            update(Membership)
+            .where(Membership.user_id == world["bob"], Membership.room_id == world["kitchen"])
+            .values(last_read_message_id=None)
+        )
+        db.session.commit()
+    assert first_unread(app, world, "bob") == personal
