@@ -192,7 +192,7 @@ def test_a_lone_message_is_saved_without_waiting_for_company(app, crowd):
     post(app, crowd[0], "warming up")  # the first one compiles templates
     started = time.monotonic()
     post(app, crowd[0], "alone")
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 0.9
 
 
 def test_a_message_with_a_recipient_keeps_its_text_as_typed(app, crowd):

@@ -471,16 +471,22 @@ def answered_within(tab, frames, seconds):
 def test_frames_beyond_the_pace_wait_their_turn_on_each_socket_and_messages_never_do(
     make_site,
 ):
-    site = make_site(ROOM_SOCKET_FRAME_LIMIT="3/2s")
+    site = make_site(ROOM_SOCKET_FRAME_LIMIT="3/6s")
     first_tab, second_tab = site.open("bob", resume_after=None), site.open("bob", None)
-    assert answered_within(first_tab, 3, seconds=0.5)
-    assert answered_within(second_tab, 3, seconds=0.5)  # a pace of its own
+    assert answered_within(first_tab, 3, seconds=3)
+    assert answered_within(second_tab, 3, seconds=3)  # a pace of its own
     started = time.monotonic()
     for number in range(4):
         first_tab.say(f"quick {number}")
     first_tab.wait_for(">quick 3<")
-    assert time.monotonic() - started < 1.0  # a paced frame would wait about 2 s
-    assert not answered_within(first_tab, 1, seconds=0.5)
+    assert time.monotonic() - started < 3  # a paced frame would wait about 6 s
+    before = first_tab.count(roomsocket.NOT_UNDERSTOOD)
+    assert not answered_within(first_tab, 1, seconds=2)
+    # Held back, not lost: it is answered once the pace allows.
+    deadline = time.monotonic() + 6 + WAIT_SECONDS
+    while first_tab.count(roomsocket.NOT_UNDERSTOOD) == before:
+        assert time.monotonic() < deadline, "the frame held back was never answered"
+        first_tab.drain(0.05)
 
 
 def test_a_new_name_shows_on_the_next_message(site):
@@ -568,6 +574,7 @@ def test_typing_is_not_shown_for_someone_who(site, why):
     else:
         take_membership(site, "bob")
     bob.send_json({"type": "typing"})
+    settled(bob)
     said(site, alice, "still here")
     alice.drain()
     assert "is typing" not in alice.text()
@@ -588,8 +595,7 @@ def test_an_author_sees_how_many_have_read_their_message(site):
         reader.send_json({"type": "read", "id": mine})
     alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 2<')
     # Only bob may read the personal one; the pantry's is not this room's to count.
-    receipt = f'<span id="receipt-{personal}" class="receipt" hx-swap-oob="true">read by 1<'
-    assert receipt in alice.text()
+    alice.wait_for(f'<span id="receipt-{personal}" class="receipt" hx-swap-oob="true">read by 1<')
     assert f'id="receipt-{elsewhere}"' not in alice.text()
 
 
@@ -624,6 +630,7 @@ def test_a_member_elsewhere_sees_each_rooms_unread_count_once_a_message_is_a_mom
         post(site, "alice", body, room="pantry")
     lobby.wait_for(unread_badge(site, 3, room="pantry"))
     lobby.wait_for('<span id="unread-total" data-count="5"')
+    lobby.wait_for(unread_badge(site, 2))
     # Each room counts its own messages, however the two interleave.
     assert last_badge(site, lobby) == "2"
 
