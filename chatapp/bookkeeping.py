@@ -192,7 +192,7 @@ def let_sockets_run():
     """End the round's reading transaction and let every socket that waits act first."""
     # A round of bookkeeping takes milliseconds on the event loop; in one piece it would
     # hold back every message that arrives meanwhile by all of it. No transaction stays
-    # open across the pause (PostgreSQL would hold it idle; SQLite could lock a writer).
+    # open across the pause: PostgreSQL would keep it idle in transaction meanwhile.
     db.session.close()
     time.sleep(0)
 
