@@ -298,3 +298,38 @@ def test_the_new_line_skips_the_readers_own_messages_even_behind_their_mark(app,
         )
         db.session.commit()
     assert first_unread(app, world, "bob") == personal
+
+
+def test_receipts_on_the_page_count_a_personal_message_for_its_recipient_alone(app, world):
+    personal = say(app, "alice", "/pm bob for you")
+    later = say(app, "alice", "to everyone")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["carol"], later)
+        assert reading.receipts(world["kitchen"], [personal]) == {personal: 0}
+        reading.mark_read(world["kitchen"], world["bob"], personal)
+        assert reading.receipts(world["kitchen"], [personal, later]) == {personal: 1, later: 1}
+
+
+def test_receipts_answer_only_for_messages_of_the_room_asked_about(app, world):
+    elsewhere = say(app, "alice", "in the pantry", room="pantry")
+    here = say(app, "alice", "in the kitchen")
+    with app.app_context():
+        assert reading.receipts(world["kitchen"], [elsewhere, here]) == {here: 0}
+        assert reading.receipts(world["kitchen"], []) == {}
+
+
+def test_room_tallies_carry_each_rooms_name_kind_and_count(app, world):
+    say(app, "alice", "one")
+    say(app, "alice", "two")
+    say(app, "alice", "/pm bob not counted for the room")
+    with app.test_request_context():
+        direct = Room.start_direct(User.find("alice"), User.find("bob"))
+        db.session.commit()
+        direct_id, direct_name = direct.id, direct.name
+        tallies = reading.room_tallies([world["kitchen"], direct_id])
+    assert tallies == {
+        world["kitchen"]: reading.RoomTally("kitchen", False, 2),
+        direct_id: reading.RoomTally(direct_name, True, 0),
+    }
+    with app.app_context():
+        assert reading.room_tallies([]) == {}
