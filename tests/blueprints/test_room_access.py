@@ -7,8 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from chatapp import access
 from chatapp.extensions import db
-from chatapp.models import Invitation, Membership, Room, User
+from chatapp.models import PUBLIC, Invitation, Membership, Room, User
 from tests.support import create_room, make_admin, press, signed_up, submit, text
 
 PEOPLE = {
@@ -358,3 +359,14 @@ def test_the_lobby_shows_an_invitee_the_invitation(cast):
     assert "<strong>kitchen</strong>" in invitations
     assert "from <bdi>olga</bdi>" in invitations
     assert f'action="/chat/invitations/{cast.invitation}/accept"' in invitations
+
+
+def test_a_program_finds_by_name_only_a_room_it_is_a_member_of(app):
+    with app.test_request_context():
+        olga, sam = User.register("olga", "a password"), User.register("sam", "a password")
+        kitchen = Room.create("kitchen", olga, visibility=PUBLIC)
+        db.session.commit()
+        assert access.joined_room(olga, "kitchen") == kitchen
+        # Public, so sam could open it on the site: a program of his must join it first.
+        assert access.joined_room(sam, "kitchen") is None
+        assert access.joined_room(olga, "pantry") is None
