@@ -261,6 +261,13 @@ def test_one_batch_counts_personal_messages_around_the_recipients_own(app, world
     assert unread(app, world, "carol") == (1, 1)
 
 
+def run_update(app, statement):
+    """Change the database as another part of the app would, and commit."""
+    with app.app_context():
+        db.session.execute(statement)
+        db.session.commit()
+
+
 def first_unread(app, world, name):
     """Where the user's "New messages" line goes in the kitchen: a message id, or None."""
     with app.app_context():
@@ -290,13 +297,12 @@ def test_the_new_line_skips_the_readers_own_messages_even_behind_their_mark(app,
     say(app, "bob", "mine")
     personal = say(app, "alice", "/pm bob for you")
     # As a mark never saved leaves it (NULL): everything after it is candidate.
-    with app.app_context():
-        db.session.execute(
-            update(Membership)
-            .where(Membership.user_id == world["bob"], Membership.room_id == world["kitchen"])
-            .values(last_read_message_id=None)
-        )
-        db.session.commit()
+    run_update(
+        app,
+        update(Membership)
+        .where(Membership.user_id == world["bob"], Membership.room_id == world["kitchen"])
+        .values(last_read_message_id=None),
+    )
     assert first_unread(app, world, "bob") == personal
 
 
@@ -333,3 +339,34 @@ def test_room_tallies_carry_each_rooms_name_kind_and_count(app, world):
     }
     with app.app_context():
         assert reading.room_tallies([]) == {}
+
+
+def test_reading_counts_only_personal_messages_to_the_reader_in_that_room(app, world):
+    with app.test_request_context():
+        Room.find("pantry").join(User.find("bob"))
+        db.session.commit()
+    first = say(app, "alice", "one")
+    say(app, "alice", "/pm bob for bob")
+    say(app, "alice", "/pm carol for carol")
+    say(app, "alice", "/pm bob in the pantry", room="pantry")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], first)
+    assert unread(app, world, "bob") == (1, 2)
+
+
+def test_the_new_line_may_go_above_the_very_first_message(app, world):
+    first = say(app, "alice", "the very first")
+    assert first == 1  # the case at stake: a mark of "none" must not count as 1
+    assert mark_of(app, world, "bob") is None
+    assert first_unread(app, world, "bob") == first
+
+
+def test_the_new_line_goes_above_a_message_whose_author_is_gone(app, world):
+    # alice is user 1; carol's account is then deleted, which leaves her messages unsigned.
+    seen = say(app, "bob", "seen")
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["alice"], seen)
+    orphan = say(app, "carol", "from someone gone")
+    run_update(app, update(Message).where(Message.id == orphan).values(author_id=None))
+    assert world["alice"] == 1
+    assert first_unread(app, world, "alice") == orphan
