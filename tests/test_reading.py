@@ -261,6 +261,19 @@ def test_one_batch_counts_personal_messages_around_the_recipients_own(app, world
     assert unread(app, world, "carol") == (1, 1)
 
 
+def test_one_batch_counts_every_personal_message_to_one_recipient(app, world):
+    with app.test_request_context():
+        room_id, alice, carol = world["kitchen"], User.find("alice"), User.find("carol")
+        messaging.store(
+            [
+                messaging.Draft(room_id, alice, carol, "one for carol", 0),
+                messaging.Draft(room_id, alice, carol, "two for carol", 0),
+            ]
+        )
+    assert unread(app, world, "carol") == (2, 2)
+    assert unread(app, world, "bob") == (0, 0)
+
+
 def run_update(app, statement):
     """Change the database as another part of the app would, and commit."""
     with app.app_context():
