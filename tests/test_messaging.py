@@ -1,5 +1,6 @@
 """Saving messages: what arrives together is saved together, and nothing is lost."""
 
+import re
 import sqlite3
 import threading
 import time
@@ -205,3 +206,47 @@ def test_a_message_with_a_recipient_keeps_its_text_as_typed(app, crowd):
         room, sender = Room.find("kitchen"), User.find(crowd[0])
         message = messaging.post_message(room, sender, f"/pm {crowd[2]} hi", to=crowd[1])
         assert (message.body, message.recipient.username) == (f"/pm {crowd[2]} hi", crowd[1])
+
+
+def saved_bodies(app):
+    """Every message body saved, oldest first."""
+    with app.app_context():
+        return db.session.scalars(select(Message.body).order_by(Message.id)).all()
+
+
+@pytest.mark.parametrize(
+    "text, refusal",
+    [
+        (" \r\n\t ", "Type a message first."),
+        ("a\x00b", "A message may not contain NUL characters. Nothing was sent."),
+        ("x" * 51, "That message is 51 characters long; the limit is 50. Nothing was sent."),
+    ],
+)
+def test_a_message_refused_for_its_text_says_why_and_saves_nothing(make_app, text, refusal):
+    app = make_app(MAX_MESSAGE_LENGTH=50)
+    with app.app_context():
+        Room.create("kitchen", User.register("owner", "a password"))
+        db.session.commit()
+    with pytest.raises(messaging.MessageRefused) as refused:
+        post(app, "owner", text)
+    assert str(refused.value) == refusal
+    assert saved_bodies(app) == []
+
+
+def test_sending_too_fast_is_refused_per_person_and_room(make_app):
+    app = make_app(FLOOD_LIMIT="2/1m")
+    with app.app_context():
+        owner, other = User.register("owner", "a password"), User.register("other", "a password")
+        Room.create("kitchen", owner).join(other)
+        Room.create("pantry", owner)
+        db.session.commit()
+    post(app, "owner", "one")
+    post(app, "owner", "two")
+    with pytest.raises(messaging.MessageRefused) as refused:
+        post(app, "owner", "three")
+    assert re.fullmatch(
+        r"You are sending too fast\. Wait \d+ s and send it again\.", str(refused.value)
+    )
+    post(app, "other", "someone else")
+    post(app, "owner", "another room", room="pantry")
+    assert saved_bodies(app) == ["one", "two", "someone else", "another room"]
