@@ -250,3 +250,12 @@ def test_sending_too_fast_is_refused_per_person_and_room(make_app):
     post(app, "other", "someone else")
     post(app, "owner", "another room", room="pantry")
     assert saved_bodies(app) == ["one", "two", "someone else", "another room"]
+
+
+def test_a_message_as_long_as_the_limit_is_saved(make_app):
+    app = make_app(MAX_MESSAGE_LENGTH=50)
+    with app.app_context():
+        Room.create("kitchen", User.register("owner", "a password"))
+        db.session.commit()
+    post(app, "owner", "x" * 50)
+    assert saved_bodies(app) == ["x" * 50]
