@@ -383,3 +383,32 @@ def test_the_new_line_goes_above_a_message_whose_author_is_gone(app, world):
     run_update(app, update(Message).where(Message.id == orphan).values(author_id=None))
     assert world["alice"] == 1
     assert first_unread(app, world, "alice") == orphan
+
+
+def test_a_mark_another_process_moved_further_meanwhile_is_not_moved_back(app, world):
+    ids = [say(app, "alice", f"message {number}") for number in range(3)]
+    with app.app_context():
+        engine = db.engine
+
+    moved = []
+
+    def move_further_in_another_process(connection, cursor, statement, *rest):
+        # Right after this transaction read bob's mark, another process moves it on.
+        if statement.lstrip().startswith("SELECT memberships.room_id") and not moved:
+            moved.append(True)
+            with engine.begin() as elsewhere:
+                elsewhere.execute(
+                    update(Membership)
+                    .where(Membership.user_id == world["bob"])
+                    .values(last_read_message_id=ids[2], read_position=3)
+                )
+
+    event.listen(engine, "after_cursor_execute", move_further_in_another_process)
+    try:
+        with app.app_context():
+            reading.mark_read(world["kitchen"], world["bob"], ids[1])
+    finally:
+        event.remove(engine, "after_cursor_execute", move_further_in_another_process)
+    assert moved
+    assert mark_of(app, world, "bob") == ids[2]
+    assert unread(app, world, "bob") == (0, 0)
