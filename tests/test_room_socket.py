@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from werkzeug.serving import make_server
 
-from chatapp import bookkeeping, messaging, notify, reading, roster
+from chatapp import bookkeeping, messaging, notify, offload, reading, roster
 from chatapp.connections import roomsocket, websocket
 from chatapp.connections.roomsocket import RoomSocket, is_message_id
 from chatapp.extensions import db
@@ -525,6 +525,23 @@ def test_a_read_frame_saves_the_read_mark(site):
         time.sleep(0.05)
 
 
+@pytest.mark.parametrize("spelling", ['{"type":"read","id":%d}', '{"type": "read", "id": %d}'])
+def test_a_read_frame_as_the_page_or_a_program_spells_it_is_noted_and_never_answered(
+    site, spelling
+):
+    alice, bob = site.open("alice"), site.open("bob")
+    newest = said(site, alice, "read me")
+    answered = bob.count(roomsocket.NOT_UNDERSTOOD)
+    bob.connection.send(spelling % newest)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while read_mark(site, "bob") != newest:
+        assert time.monotonic() < deadline, "the read mark was not saved"
+        time.sleep(0.05)
+    # Frames are acted on in turn: an answer to the read frame would come before this.
+    said(site, bob, "after reading")
+    assert bob.count(roomsocket.NOT_UNDERSTOOD) == answered
+
+
 def read_mark(site, name):
     """The user's saved read mark in the room."""
     with site.app.app_context():
@@ -676,7 +693,8 @@ def test_my_messages_come_back_on_resume_with_their_receipts(site):
 
 def test_a_resume_after_too_much_was_missed_draws_the_list_afresh(site, monkeypatch):
     monkeypatch.setattr(roomsocket, "RESUME_LIMIT", 2)
-    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0.1)
+    # A gap after the list would be fetched at once, and send its messages again.
+    monkeypatch.setattr(roomsocket, "GAP_GRACE_SECONDS", 0)
     site.app.config["HISTORY_SIZE"] = 3
     ids = [post(site, "alice", body) for body in ("one", "/pm bob two", "three", "four")]
     bob = site.open("bob")
@@ -685,14 +703,14 @@ def test_a_resume_after_too_much_was_missed_draws_the_list_afresh(site, monkeypa
     # to the page before it.
     assert 'hx-swap-oob="innerHTML"' in frame and ">two<" in frame and ">three<" in frame
     assert f'href="/chat/room/{ROOM}/messages?before={ids[1]}"' in frame
-    # The list drawn counts as sent: neither a catch-up nor the next message (no gap
-    # before it) sends any of it again. The catch-up has one message to send, so its
-    # frame shows when it is done.
+    # The list drawn counts as sent: neither the next message (no gap before it) nor a
+    # catch-up sends any of it again. The catch-up has one message to send, so its frame
+    # shows when it is done.
     settled(bob)
+    said(site, bob, "next")
     [witness] = save_unpublished(site, "alice", "witness")
     publish(site, "room", CatchUp())
     bob.wait_for(">witness<")
-    said(site, bob, "next")
     assert ">one<" not in bob.text()
     assert all(shown_once(bob, each) for each in [*ids[1:], witness])
 
@@ -793,12 +811,15 @@ def test_a_catch_up_order_sends_what_the_socket_missed(site):
     assert shown_once(bob, unseen)
 
 
-def test_a_catch_up_order_waits_for_the_resume(site):
+def test_a_catch_up_order_waits_for_the_resume(site, monkeypatch):
     bob = site.open("bob", resume_after=None)
     [unseen] = save_unpublished(site, "alice", "unseen")
-    publish(site, "room", CatchUp())
+    # A catch-up runs within the publish here, so one that did not wait has sent by now.
+    with monkeypatch.context() as patch:
+        patch.setattr(offload, "start", lambda action, *args: action(*args))
+        publish(site, "room", CatchUp())
     # The page already shows it (it loaded after the save): only a catch-up that did not
-    # wait for the resume would send it, and before bob's next message comes back.
+    # wait for the resume would have sent it.
     bob.send_json({"type": "resume", "after": unseen})
     said(site, bob, "marker")
     assert ">unseen<" not in bob.text()
