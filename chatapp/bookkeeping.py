@@ -8,6 +8,7 @@ pushed counts once it is a moment old: a reader at the bottom of the room has re
 then, and is not shown "1 unread" between the message and their own read frame.
 """
 
+import bisect
 import threading
 import time
 from datetime import timedelta
@@ -38,7 +39,7 @@ class Bookkeeper:
         self._lock = threading.Lock()
         self._marks = {}  # (room id, user id) -> newest message id seen
         self._said = {}  # room id -> when something was last said there (monotonic)
-        self._read = {}  # room id -> lowest read mark moved there since the last push
+        self._read = {}  # room id -> [reading.Move] saved there since the last push
         self._running = False
         self._counts = {}  # user id -> {room id: unread count last pushed}
         self._totals = {}  # user id -> unread total last pushed
@@ -62,7 +63,7 @@ class Bookkeeper:
         """Read marks were saved elsewhere (not noted here): push what follows from them."""
         with self._lock:
             for move in moves:
-                self._read[move.room_id] = min(move.old, self._read.get(move.room_id, move.old))
+                self._read.setdefault(move.room_id, []).append(move)
             if moves:
                 self._start()
 
@@ -109,7 +110,7 @@ class Bookkeeper:
     def keep(self, marks, read, said):
         """Save the noted marks, then push the receipts and counts that changed."""
         for move in reading.save_read_marks(marks):
-            read[move.room_id] = min(move.old, read.get(move.room_id, move.old))
+            read.setdefault(move.room_id, []).append(move)
         let_sockets_run()
         moment = utcnow() - timedelta(seconds=FRESH_SECONDS)
         settled_by = time.monotonic() - FRESH_SECONDS
@@ -129,10 +130,15 @@ class Bookkeeper:
                 if when <= settled_by and self._said.get(room_id) == when:
                     del self._said[room_id]
 
-    def push_receipts(self, room_id, room, readers, since):
+    def push_receipts(self, room_id, room, readers, moves):
         """Tell the authors present in the room how many have read their messages now."""
-        newest = max((reader.last_read for reader in readers), default=0)
-        said = reading.said_between(room_id, since, newest, RECEIPT_WINDOW)
+        # Only marks of readers who share their reads may set off a push: a count pushed
+        # when someone else read would tell the author when they did.
+        sharing = {reader.user_id for reader in readers if reader.shares_read_state}
+        passed = PassedOver((move.old, move.new) for move in moves if move.user_id in sharing)
+        if not passed:
+            return
+        said = reading.said_between(room_id, passed.start, passed.end, RECEIPT_WINDOW)
         counts = reading.count_receipts(said, readers)
         present = get_presence().in_room(room_id)
         changed = {}
@@ -141,9 +147,12 @@ class Bookkeeper:
                 self._receipts.clear()
             for message in said:
                 count = counts[message.id]
-                # A message is drawn with no readers: only a change from that is news, so
-                # a reader who does not share their reads sends nothing, not even its timing.
-                if message.author_id in present and self._receipts.get(message.id, 0) != count:
+                # A message is drawn with no readers: only a change from that is news.
+                if (
+                    message.author_id in present
+                    and message.id in passed
+                    and self._receipts.get(message.id, 0) != count
+                ):
                     self._receipts[message.id] = count
                     changed.setdefault(message.author_id, {})[message.id] = count
         for author_id, receipts in changed.items():
@@ -168,6 +177,37 @@ class Bookkeeper:
                     continue
                 self._totals[user_id] = shown
             notify.unread_total(user_id, shown)
+
+
+class PassedOver:
+    """The message ids that read marks moved over: the union of their (old, new] spans."""
+
+    def __init__(self, spans):
+        starts, ends = [], []
+        for old, new in sorted(spans):
+            if ends and old <= ends[-1]:
+                ends[-1] = max(ends[-1], new)
+            else:
+                starts.append(old)
+                ends.append(new)
+        self._starts, self._ends = starts, ends
+
+    def __bool__(self):
+        return bool(self._starts)
+
+    def __contains__(self, message_id):
+        index = bisect.bisect_left(self._starts, message_id) - 1
+        return index >= 0 and message_id <= self._ends[index]
+
+    @property
+    def start(self):
+        """The lowest mark a span starts from (itself not passed over)."""
+        return self._starts[0]
+
+    @property
+    def end(self):
+        """The highest mark a span reaches."""
+        return self._ends[-1]
 
 
 class Tally:

@@ -616,6 +616,35 @@ def test_an_author_sees_how_many_have_read_their_message(site):
     assert f'id="receipt-{elsewhere}"' not in alice.text()
 
 
+def test_a_reader_who_does_not_share_their_reads_sets_off_no_receipt(site):
+    site.browsers["dave"] = signed_up(site.app, "dave")
+    with site.app.app_context():
+        Room.find(ROOM).join(User.find("dave"))
+        db.session.commit()
+    run_sql(site, update(User).where(User.username == "carol").values(shares_read_state=False))
+    # bob reads while alice is away: her page shows "read by 1" when she comes back.
+    mine = post(site, "alice", "read me")
+    read_by(site, "bob", mine)
+    alice = site.open("alice")
+    assert f'<span id="receipt-{mine}" class="receipt">read by 1</span>' in alice.text()
+    read_by(site, "carol", mine)
+    read_by(site, "dave", mine)
+    alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 2<')
+    # Rounds push in turn: a push set off by carol's read would have come before dave's.
+    assert alice.count(f'id="receipt-{mine}"') == 2
+
+
+def read_by(site, name, message):
+    """Open the person's socket, mark the message read, and wait until the mark is saved."""
+    tab = site.open(name)
+    tab.send_json({"type": "read", "id": message})
+    deadline = time.monotonic() + WAIT_SECONDS
+    while read_mark(site, name) != message:
+        assert time.monotonic() < deadline, f"{name}'s read mark was not saved"
+        time.sleep(0.02)
+    return tab
+
+
 def unread_badge(site, count, room=ROOM):
     """A room's unread count as the lobby shows it (hidden when none), as a pattern."""
     with site.app.app_context():
