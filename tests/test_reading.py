@@ -1,5 +1,7 @@
 """Read marks, unread counts and receipts: derived from positions, never recounted."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import event, select, update
 
@@ -375,7 +377,8 @@ def test_the_new_line_may_go_above_the_very_first_message(app, world):
 
 
 def test_the_new_line_goes_above_a_message_whose_author_is_gone(app, world):
-    # alice is user 1; carol's account is then deleted, which leaves her messages unsigned.
+    # An unsigned message, as a deleted account leaves it, must not pass for user 1's
+    # (alice's) own.
     seen = say(app, "bob", "seen")
     with app.app_context():
         reading.mark_read(world["kitchen"], world["alice"], seen)
@@ -412,3 +415,22 @@ def test_a_mark_another_process_moved_further_meanwhile_is_not_moved_back(app, w
     assert moved
     assert mark_of(app, world, "bob") == ids[2]
     assert unread(app, world, "bob") == (0, 0)
+
+
+def test_receipts_look_at_the_newest_messages_after_one_id_up_to_another(app, world):
+    ids = [say(app, "alice", f"message {number}") for number in range(5)]
+    say(app, "alice", "in the pantry", room="pantry")
+    with app.app_context():
+        between = reading.said_between(world["kitchen"], ids[1], ids[3], limit=10)
+        newest_only = reading.said_between(world["kitchen"], ids[0], ids[3], limit=1)
+    assert [each.id for each in between] == [ids[3], ids[2]]
+    assert [each.id for each in newest_only] == [ids[3]]
+
+
+def test_the_position_before_a_moment_counts_a_message_said_at_that_moment(app, world):
+    first = say(app, "alice", "one")
+    say(app, "alice", "/pm bob not counted")
+    with app.app_context():
+        said_at = db.session.get(Message, first).created_at
+        assert reading.position_before(world["kitchen"], said_at) == 1
+        assert reading.position_before(world["kitchen"], said_at - timedelta(seconds=1)) == 0

@@ -200,7 +200,8 @@ def test_each_frame_checks_membership_again(server, kind):
         assert bob_ws.wait_closed() == 1008
     else:
         # Frames are acted on in turn: once this is answered, typing would have been
-        # published, ahead of olga's next message.
+        # published, ahead of olga's next message. (A read frame has no membership row
+        # left to move: for it, this shows only that nothing anyone sees changes.)
         bob_ws.send_json({"type": "nonsense"})
         bob_ws.wait_for("That was not understood.")
     olga_ws.say("after")
