@@ -62,10 +62,12 @@ class Bookkeeper:
     def marks_moved(self, moves):
         """Read marks were saved elsewhere (not noted here): push what follows from them."""
         with self._lock:
+            # Kept for a later round, they would be pushed at the moment someone else reads.
+            if not moves or not get_presence().anyone():
+                return
             for move in moves:
                 self._read.setdefault(move.room_id, []).append(move)
-            if moves:
-                self._start()
+            self._start()
 
     def stream_opened(self, user_id):
         """A new event stream starts from a snapshot: push the next change whatever it is."""
@@ -96,16 +98,18 @@ class Bookkeeper:
                     self.keep(marks, read, said)
                 except Exception:
                     current_app.logger.exception("bookkeeping failed; trying again")
-                    self._put_back(marks)
+                    self._put_back(marks, read)
                     time.sleep(RETRY_SECONDS)
                 finally:
                     db.session.remove()
 
-    def _put_back(self, marks):
-        """Keep marks that could not be saved for the next round."""
+    def _put_back(self, marks, read):
+        """Keep the marks and moves of a failed round for the next one."""
         with self._lock:
             for key, message_id in marks.items():
                 self._marks[key] = max(message_id, self._marks.get(key, 0))
+            for room_id, moves in read.items():
+                self._read.setdefault(room_id, []).extend(moves)
 
     def keep(self, marks, read, said):
         """Save the noted marks, then push the receipts and counts that changed."""
@@ -121,6 +125,11 @@ class Bookkeeper:
             readers = reading.readers_of(room_id)
             if room_id in read:
                 self.push_receipts(room_id, room, readers, read[room_id])
+            if room_id not in said:
+                # A read changes only its reader's counts: a push to anyone else would
+                # tell them when it happened.
+                moved = {move.user_id for move in read[room_id]}
+                readers = [reader for reader in readers if reader.user_id in moved]
             position = reading.position_before(room_id, moment)
             tally.add(room_id, readers, online, position, room.message_count)
             let_sockets_run()

@@ -418,8 +418,9 @@ def test_a_mark_another_process_moved_further_meanwhile_is_not_moved_back(app, w
 
 
 def test_receipts_look_at_the_newest_messages_after_one_id_up_to_another(app, world):
-    ids = [say(app, "alice", f"message {number}") for number in range(5)]
+    ids = [say(app, "alice", f"message {number}") for number in range(2)]
     say(app, "alice", "in the pantry", room="pantry")
+    ids += [say(app, "alice", f"message {number}") for number in range(2, 5)]
     with app.app_context():
         between = reading.said_between(world["kitchen"], ids[1], ids[3], limit=10)
         newest_only = reading.said_between(world["kitchen"], ids[0], ids[3], limit=1)
@@ -429,7 +430,6 @@ def test_receipts_look_at_the_newest_messages_after_one_id_up_to_another(app, wo
 
 def test_the_position_before_a_moment_counts_a_message_said_at_that_moment(app, world):
     first = say(app, "alice", "one")
-    say(app, "alice", "/pm bob not counted")
     with app.app_context():
         said_at = db.session.get(Message, first).created_at
         assert reading.position_before(world["kitchen"], said_at) == 1
