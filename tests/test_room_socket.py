@@ -637,6 +637,16 @@ def test_a_reader_who_does_not_share_their_reads_sets_off_no_receipt(site):
     assert alice.count(f'id="receipt-{mine}"') == 2
 
 
+def test_a_read_saved_elsewhere_reaches_the_author_here(site):
+    alice = site.open("alice")
+    mine = said(site, alice, "read me")
+    # As the API's read endpoint does: the mark is saved there, the bookkeeper is told.
+    with site.app.app_context():
+        move = reading.mark_read(Room.find(ROOM).id, User.find("bob").id, mine)
+        bookkeeping.get_bookkeeper().marks_moved([move])
+    alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 1<')
+
+
 def test_a_read_pushes_no_unread_count_to_anyone_but_its_reader(site):
     run_sql(site, update(User).where(User.username == "carol").values(shares_read_state=False))
     bob = site.open("bob")
