@@ -29,6 +29,8 @@ FRESH_SECONDS = 1.0
 RECEIPT_WINDOW = 100
 REMEMBERED_RECEIPTS = 20_000
 RETRY_SECONDS = 1
+# Rounds a failed round's moves are tried again in before they are given up.
+MOVES_RETRIED = 2
 
 
 class Bookkeeper:
@@ -61,13 +63,15 @@ class Bookkeeper:
 
     def marks_moved(self, moves):
         """Read marks were saved elsewhere (not noted here): push what follows from them."""
+        # Only while someone, in any process, may be told now: kept for later, they would
+        # be pushed at the moment someone else reads.
+        presence = get_presence()
+        moves = [move for move in moves if presence.in_room(move.room_id) or presence.in_room(SITE)]
         with self._lock:
-            # Kept for a later round, they would be pushed at the moment someone else reads.
-            if not moves or not get_presence().anyone():
-                return
             for move in moves:
                 self._read.setdefault(move.room_id, []).append(move)
-            self._start()
+            if moves:
+                self._start(wanted=True)
 
     def stream_opened(self, user_id):
         """A new event stream starts from a snapshot: push the next change whatever it is."""
@@ -75,15 +79,16 @@ class Bookkeeper:
             self._counts.pop(user_id, None)
             self._totals.pop(user_id, None)
 
-    def _start(self):
+    def _start(self, wanted=False):
         """Run the bookkeeping loop unless it runs already; the caller holds the lock."""
-        # With nobody connected to this process there is no one to push to.
-        if not self._running and get_presence().anyone():
+        # Unless wanted, with nobody connected to this process there is no one to push to.
+        if not self._running and (wanted or get_presence().anyone()):
             self._running = True
             threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self):
         """Save and push on every interval while there is anything to do, then stop."""
+        failures = 0
         with self._app.app_context():
             while True:
                 time.sleep(INTERVAL_SECONDS)
@@ -96,9 +101,12 @@ class Bookkeeper:
                         return
                 try:
                     self.keep(marks, read, said)
+                    failures = 0
                 except Exception:
                     current_app.logger.exception("bookkeeping failed; trying again")
-                    self._put_back(marks, read)
+                    failures += 1
+                    # Moves that fail every time would hold back every other room's.
+                    self._put_back(marks, read if failures <= MOVES_RETRIED else {})
                     time.sleep(RETRY_SECONDS)
                 finally:
                     db.session.remove()

@@ -649,8 +649,9 @@ def test_a_read_saved_elsewhere_reaches_the_author_here(site):
 
 def test_a_read_pushes_no_unread_count_to_anyone_but_its_reader(site):
     run_sql(site, update(User).where(User.username == "carol").values(shares_read_state=False))
-    bob = site.open("bob")
-    for_alice = said(site, bob, "for alice")
+    site.open("bob")  # someone connected, for the bookkeeper to run
+    # Posted: once it returns, the bookkeeper knows something was said.
+    for_alice = post(site, "bob", "for alice")
     bookkeeping_idle(site)  # the message is counted, and the room no longer in the news
     lobby = site.stream("alice")  # a fresh stream: every count counts as not pushed yet
     lobby.wait_for('<span id="unread-total" data-count="1"')
@@ -678,6 +679,22 @@ def test_a_bookkeeping_round_that_fails_is_kept_whole_for_the_next(site, monkeyp
     read_by(site, "bob", mine)
     alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 1<')
     assert len(calls) == 2
+
+
+def test_moves_that_fail_every_round_are_given_up_after_a_few(site, monkeypatch):
+    monkeypatch.setattr(bookkeeping, "RETRY_SECONDS", 0.05)
+    bookkeeper, calls = site.app.extensions["bookkeeper"], []
+
+    def fail_always(*args):
+        calls.append(args)
+        raise OSError("this room's receipts cannot be pushed")
+
+    monkeypatch.setattr(bookkeeper, "push_receipts", fail_always)
+    alice = site.open("alice")
+    mine = said(site, alice, "read me")
+    read_by(site, "bob", mine)
+    bookkeeping_idle(site)  # rather than trying forever, holding back every other room
+    assert len(calls) == bookkeeping.MOVES_RETRIED + 1
 
 
 def bookkeeping_idle(site):
