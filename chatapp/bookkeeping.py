@@ -66,7 +66,8 @@ class Bookkeeper:
         # Only while someone, in any process, may be told now: kept for later, they would
         # be pushed at the moment someone else reads.
         presence = get_presence()
-        moves = [move for move in moves if presence.in_room(move.room_id) or presence.in_room(SITE)]
+        online = presence.in_room(SITE)
+        moves = [move for move in moves if online or presence.in_room(move.room_id)]
         with self._lock:
             for move in moves:
                 self._read.setdefault(move.room_id, []).append(move)
