@@ -36,3 +36,74 @@ def _tune_sqlite_connection(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run on the driver's own cursor.
+
+    Every message runs the same few statements: SQLAlchemy's execution machinery around
+    each costs several times what SQLite itself does for them, so that path goes around it.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled = {}
+
+    def compiled_for(self, dialect):
+        """(SQL, a function turning a dict of parameters into the driver's) for the dialect."""
+        key = (dialect.name, dialect.driver)
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(dialect)
+        return self._compiled[key]
+
+    def _compile(self, dialect):
+        compiled = self.statement.compile(dialect=dialect)
+        processors = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processors[name] = process
+        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+
+        def driver_parameters(params):
+            values = [
+                processors[name](params[name]) if name in processors else params[name]
+                for name in names
+            ]
+            return tuple(values) if compiled.positional else dict(zip(names, values, strict=True))
+
+        return str(compiled), driver_parameters
+
+
+class DriverCursor:
+    """A driver cursor that runs Prepared statements; rows come back as plain tuples."""
+
+    def __init__(self, cursor, dialect):
+        self.cursor = cursor
+        self.dialect = dialect
+
+    def execute(self, prepared, params):
+        """Run the statement once; return the cursor, to fetch what it returns."""
+        sql, driver_parameters = prepared.compiled_for(self.dialect)
+        self.cursor.execute(sql, driver_parameters(params))
+        return self.cursor
+
+    def executemany(self, prepared, rows):
+        """Run the statement once for each dict of parameters."""
+        sql, driver_parameters = prepared.compiled_for(self.dialect)
+        self.cursor.executemany(sql, [driver_parameters(row) for row in rows])
+
+
+@contextlib.contextmanager
+def driver_transaction():
+    """A DriverCursor on a pooled connection: committed at the end, rolled back on error."""
+    engine = db.engine
+    connection = engine.raw_connection()
+    try:
+        yield DriverCursor(connection.cursor(), engine.dialect)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()

@@ -11,12 +11,14 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, get_template_attribute
 from sqlalchemy import bindparam, insert, select, update
 
 from chatapp import bookkeeping, roomlog, shapes
-from chatapp.extensions import db, flood_control
+from chatapp.database import Prepared, driver_transaction
+from chatapp.extensions import flood_control
 from chatapp.live.broker import Frame, get_broker, room_channel
 from chatapp.live.presence import get_presence
 from chatapp.models import TEXT, Membership, Message, Room, User, utcnow
@@ -88,7 +90,7 @@ class Draft:
     recipient: User | None
     body: str
     color: int
-    message: Message | None = None
+    message: "SavedMessage | None" = None
     refusal: str | None = None
     leads: bool = False
 
@@ -171,28 +173,33 @@ def after_saving(room_name, messages):
 def store(drafts):
     """Insert the drafts that may be said in one transaction; {room name: [messages]}."""
     now = utcnow()
-    with db.engine.begin() as connection:
-        members = set(connection.execute(_MEMBERS_AMONG, among(drafts)).all())
+    with driver_transaction() as cursor:
+        members = members_among(cursor, drafts)
         accepted = [draft for draft in drafts if may_say(draft, members)]
-        counts, names = count_in_rooms(connection, accepted, now)
+        counts, names = count_in_rooms(cursor, accepted, now)
         for draft in reversed(accepted):
             draft.message = new_message(draft, now, counts[draft.room_id])
             if draft.recipient is None:
                 counts[draft.room_id] -= 1
         if accepted:
-            insert_messages(connection, [draft.message for draft in accepted])
-            mark_authors_read(connection, accepted)
+            insert_messages(cursor, [draft.message for draft in accepted])
+            mark_authors_read(cursor, accepted)
     saved = {}
     for draft in accepted:
         saved.setdefault(names[draft.room_id], []).append(draft.message)
     return saved
 
 
-def among(drafts):
-    """The rooms and people of the drafts, for the membership check."""
-    people = {draft.author.id for draft in drafts}
-    people.update(draft.recipient.id for draft in drafts if draft.recipient is not None)
-    return {"rooms": list({draft.room_id for draft in drafts}), "people": list(people)}
+def members_among(cursor, drafts):
+    """The (room, person) pairs of the drafts' authors and recipients that are members."""
+    pairs = {(draft.room_id, draft.author.id) for draft in drafts}
+    pairs.update((draft.room_id, draft.recipient.id) for draft in drafts if draft.recipient)
+    # One look-up per pair: a batch has few, each a lookup in the primary key.
+    return {
+        pair
+        for pair in pairs
+        if cursor.execute(_IS_MEMBER, {"room": pair[0], "user": pair[1]}).fetchone()
+    }
 
 
 def may_say(draft, members):
@@ -204,7 +211,7 @@ def may_say(draft, members):
     return draft.refusal is None
 
 
-def count_in_rooms(connection, accepted, now):
+def count_in_rooms(cursor, accepted, now):
     """Add the accepted messages to their rooms' counts; the counts after, and the names."""
     added = {}
     for draft in accepted:
@@ -213,45 +220,59 @@ def count_in_rooms(connection, accepted, now):
     # Updating a room locks its row until commit: writers to one room take turns, so
     # message ids grow in commit order within a room, which resuming relies on.
     for room_id, added_here in added.items():
-        row = connection.execute(
-            _COUNT_IN_ROOM, {"room": room_id, "added": added_here, "now": now}
-        ).one()
-        names[room_id], counts[room_id] = row
+        params = {"room": room_id, "added": added_here, "now": now}
+        names[room_id], counts[room_id] = cursor.execute(_COUNT_IN_ROOM, params).fetchone()
     return counts, names
+
+
+@dataclass(eq=False)
+class SavedMessage:
+    """A message as it was saved: what its log line, its frame and programs show of it.
+
+    Not an ORM object: building one of those for each message costs more than saving it.
+    """
+
+    room_id: int
+    author: User
+    recipient: User | None
+    body: str
+    color: int
+    created_at: datetime
+    position: int
+    kind: str = TEXT
+    id: int | None = None
+
+    @property
+    def author_id(self):
+        """The author's user id."""
+        return self.author.id
+
+    @property
+    def recipient_id(self):
+        """The recipient's user id, for a personal message."""
+        return self.recipient.id if self.recipient is not None else None
+
+    @property
+    def is_personal(self):
+        """Whether the message went to one member only."""
+        return self.recipient is not None
 
 
 def new_message(draft, now, position):
     """The message a draft becomes, not yet saved."""
-    return Message(
-        room_id=draft.room_id,
-        author=draft.author,
-        author_id=draft.author.id,
-        recipient=draft.recipient,
-        recipient_id=draft.recipient.id if draft.recipient else None,
-        is_personal=draft.recipient is not None,
-        body=draft.body,
-        color=draft.color,
-        created_at=now,
-        position=position,
-        kind=TEXT,
+    return SavedMessage(
+        draft.room_id, draft.author, draft.recipient, draft.body, draft.color, now, position
     )
 
 
-_COLUMNS = (
-    "room_id", "author_id", "recipient_id", "is_personal", "kind", "body", "color",
-    "created_at", "position",
-)  # fmt: skip
+def insert_messages(cursor, messages):
+    """Insert the messages, in order, and give each its id."""
+    for message in messages:
+        row = {column: getattr(message, column) for column in _COLUMNS}
+        (message.id,) = cursor.execute(_INSERT_MESSAGE, row).fetchone()
 
 
-def insert_messages(connection, messages):
-    """Insert the messages in one statement and give each its id, in order."""
-    rows = [{column: getattr(message, column) for column in _COLUMNS} for message in messages]
-    ids = connection.execute(_INSERT_MESSAGES, rows).scalars().all()
-    for message, message_id in zip(messages, ids, strict=True):
-        message.id = message_id
-
-
-def mark_authors_read(connection, accepted):
+def mark_authors_read(cursor, accepted):
     """Mark each author's room read up to their own message; count personal ones unread."""
     read_upto = {}  # (room, author) -> [mark, position, personal messages to them since]
     personal = {}  # (room, recipient) -> personal messages to add
@@ -267,7 +288,7 @@ def mark_authors_read(connection, accepted):
                 read_upto[key][2] += 1
             else:
                 personal[key] = personal.get(key, 0) + 1
-    connection.execute(
+    cursor.executemany(
         _READ_UP_TO,
         [
             {"room": room, "user": user, "mark": mark, "position": position, "personal": since}
@@ -275,19 +296,21 @@ def mark_authors_read(connection, accepted):
         ],
     )
     if personal:
-        connection.execute(
+        cursor.executemany(
             _ADD_PERSONAL,
             [{"room": room, "user": user, "added": n} for (room, user), n in personal.items()],
         )
 
 
-# The statements of the path every message takes, built once.
+# The statements of the path every message takes, compiled once.
+_COLUMNS = (
+    "room_id", "author_id", "recipient_id", "is_personal", "kind", "body", "color",
+    "created_at", "position",
+)  # fmt: skip
 _rooms, _members, _messages = Room.__table__, Membership.__table__, Message.__table__
-_MEMBERS_AMONG = select(_members.c.room_id, _members.c.user_id).where(
-    _members.c.room_id.in_(bindparam("rooms", expanding=True)),
-    _members.c.user_id.in_(bindparam("people", expanding=True)),
-)
-_COUNT_IN_ROOM = (
+_MEMBER = (_members.c.room_id == bindparam("room")) & (_members.c.user_id == bindparam("user"))
+_IS_MEMBER = Prepared(select(_members.c.user_id).where(_MEMBER))
+_COUNT_IN_ROOM = Prepared(
     update(_rooms)
     .where(_rooms.c.id == bindparam("room"))
     .values(
@@ -296,9 +319,12 @@ _COUNT_IN_ROOM = (
     )
     .returning(_rooms.c.name, _rooms.c.message_count)
 )
-_INSERT_MESSAGES = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
-_MEMBER = (_members.c.room_id == bindparam("room")) & (_members.c.user_id == bindparam("user"))
-_READ_UP_TO = (
+_INSERT_MESSAGE = Prepared(
+    insert(_messages)
+    .values({column: bindparam(column) for column in _COLUMNS})
+    .returning(_messages.c.id)
+)
+_READ_UP_TO = Prepared(
     update(_members)
     .where(_MEMBER)
     .values(
@@ -307,7 +333,7 @@ _READ_UP_TO = (
         personal_unread=bindparam("personal"),
     )
 )
-_ADD_PERSONAL = (
+_ADD_PERSONAL = Prepared(
     update(_members)
     .where(_MEMBER)
     .values(personal_unread=_members.c.personal_unread + bindparam("added"))

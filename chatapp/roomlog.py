@@ -1,5 +1,6 @@
 """Per-room log files: <LOG_DIR>/chatroom<name>.txt, one line per message."""
 
+import functools
 import hashlib
 import os
 import re
@@ -32,7 +33,14 @@ def file_name(room_name, suffix):
 
 def log_path(room_name):
     """The log file of the room with this name."""
-    folder = Path(current_app.config["LOG_DIR"])
+    return _log_path(current_app.config["LOG_DIR"], room_name)
+
+
+# Every batch of messages is logged: the path is worked out once per room, not each time.
+@functools.lru_cache(maxsize=1024)
+def _log_path(log_dir, room_name):
+    """The log file of the room with this name in the folder."""
+    folder = Path(log_dir)
     path = folder / file_name(room_name, ".txt")
     # Room names are checked already; this guards the file system against any slip.
     if path.parent != folder or room_name in ("", ".", ".."):

@@ -3,13 +3,15 @@
 import sqlite3
 import threading
 import time
+from datetime import datetime
 
 import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import bindparam, text, update
 
 from chatapp import create_app, reading
+from chatapp.database import Prepared, driver_transaction
 from chatapp.extensions import db
 from chatapp.models import Room, User
 
@@ -114,3 +116,31 @@ def test_the_derived_counts_migration_keeps_every_row_and_every_count(tmp_path, 
         db.session.commit()
         assert room.id == 2
         db.engine.dispose()
+
+
+def test_a_prepared_statement_stores_values_as_sqlalchemy_does_and_rolls_back_on_error(app):
+    rooms = Room.__table__
+    touch = Prepared(
+        update(rooms)
+        .where(rooms.c.name == bindparam("name"))
+        .values(last_activity_at=bindparam("now"), message_count=bindparam("count"))
+        .returning(rooms.c.message_count)
+    )
+    # A whole second: the driver on its own would write it without the fraction.
+    moment = datetime(2026, 12, 1, 18, 0, 0)
+    with app.app_context():
+        Room.create("kitchen", User.register("alice", "a password"))
+        db.session.commit()
+        with driver_transaction() as cursor:
+            returned = cursor.execute(touch, {"name": "kitchen", "now": moment, "count": 7})
+            assert returned.fetchone() == (7,)
+        try:
+            with driver_transaction() as cursor:
+                cursor.execute(touch, {"name": "kitchen", "now": datetime.now(), "count": 8})
+                raise RuntimeError("after the update")
+        except RuntimeError:
+            pass
+        stored = "SELECT last_activity_at, message_count FROM rooms WHERE name = 'kitchen'"
+        assert db.session.execute(text(stored)).one() == ("2026-12-01 18:00:00.000000", 7)
+        db.session.expire_all()
+        assert Room.find("kitchen").last_activity_at == moment

@@ -87,8 +87,8 @@ def test_whoever_leaves_while_a_message_is_on_its_way_is_checked_as_it_is_saved(
     author, recipient = crowd[:2]
     leaving = author if who == "author" else recipient
 
-    def leave_first(connection):
-        # Runs as the save begins, after every check made before it.
+    def leave_first(*connection):
+        # Runs as the save takes its connection, after every check made before it.
         with app.app_context(), db.engine.begin() as other:
             other.execute(
                 Membership.__table__.delete().where(
@@ -99,7 +99,7 @@ def test_whoever_leaves_while_a_message_is_on_its_way_is_checked_as_it_is_saved(
 
     with app.test_request_context():
         room, sender = Room.find("kitchen"), User.find(author)
-        event.listen(db.engine, "begin", leave_first, once=True)
+        event.listen(db.engine.pool, "checkout", leave_first, once=True)
         with pytest.raises(messaging.MessageRefused, match="member"):
             messaging.post_message(room, sender, "psst", to=recipient)
         assert db.session.scalar(select(Message.id)) is None
@@ -177,21 +177,22 @@ def test_a_published_message_carries_what_programs_are_told(app, crowd):
 
 
 def test_a_message_that_cannot_be_saved_is_refused_and_the_next_one_is_saved(app, crowd, caplog):
-    def fail_inserting_messages(connection, cursor, statement, *rest):
-        if statement.startswith("INSERT INTO messages"):
-            raise sqlite3.OperationalError("disk I/O error")
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", fail_inserting_messages)
-    try:
-        with pytest.raises(messaging.MessageRefused) as refused:
-            post(app, crowd[0], "lost")
-    finally:
-        event.remove(engine, "before_cursor_execute", fail_inserting_messages)
+    refuse = (
+        "CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'full'); END"
+    )
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql(refuse)
+    with pytest.raises(messaging.MessageRefused) as refused:
+        post(app, crowd[0], "lost")
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse")
     assert str(refused.value) == "The message could not be saved. Send it again."
     assert logged_errors(caplog) == ["saving 1 messages failed"]
-    assert post(app, crowd[0], "saved") is not None
+    saved = post(app, crowd[0], "saved")
+    with app.app_context():
+        # The failed save counted nothing: the room's count went back with it.
+        assert db.session.get(Message, saved).position == 1
+        assert Room.find("kitchen").message_count == 1
 
 
 def test_a_lone_message_is_saved_without_waiting_for_company(app, crowd):
