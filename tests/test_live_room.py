@@ -12,6 +12,7 @@ import time
 import pytest
 import simple_websocket
 from markupsafe import escape
+from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from tests.live import live_server, stored_bodies
 
@@ -512,6 +513,28 @@ def test_a_client_that_stops_reading_is_hung_up_on_and_slows_nobody(tmp_path, mi
             sent_to_bob = received_until_closed(stuck)
         assert 0 < len(sent_to_bob) < count * len(text)
         assert len(stored_bodies(slow_server, room)) == count
+
+
+def test_a_client_that_never_answers_a_ping_is_dropped_and_one_that_does_stays(
+    tmp_path, migrated_database
+):
+    options = '{"ping_interval": 0.5, "max_message_size": 65536, "queue_limit": 1000}'
+    with live_server(tmp_path, migrated_database, WEBSOCKET_OPTIONS=options) as server:
+        alice, bob = (server.browser().sign_up(name) for name in ("alice", "bob"))
+        room = alice.room_with(bob)
+        answering = alice.socket(room)  # simple-websocket's client answers every ping
+        with silent_socket(server, bob, room) as mute:
+            opened = time.monotonic()
+            sent_to_mute = received_until_closed(mute)
+            dropped_after = time.monotonic() - opened
+        frames = FrameProtocol(client=True, extensions=[])
+        frames.receive_bytes(sent_to_mute)
+        assert Opcode.PING in [frame.opcode for frame in frames.received_frames()]
+        # Pinged after one or two quiet intervals, dropped at the next look.
+        assert dropped_after < 5
+        time.sleep(1.5)
+        answering.say("still here")
+        answering.wait_for("still here")
 
 
 def test_every_message_its_sender_saw_come_back_outlives_a_killed_worker(

@@ -19,7 +19,7 @@ from chatapp.connections import websocket
 from chatapp.connections.websocket import MAX_FRAGMENTS, WebSocket
 from chatapp.live.broker import encode_text
 
-TEXT, CONTINUATION, BINARY, CLOSE, PING = 0x1, 0x0, 0x2, 0x8, 0x9
+TEXT, CONTINUATION, BINARY, CLOSE, PING, PONG = 0x1, 0x0, 0x2, 0x8, 0x9, 0xA
 
 
 def client_frame(opcode, payload, fin=True, first_byte_bits=0):
@@ -177,6 +177,17 @@ def test_a_silent_client_is_pinged_then_dropped(peer_with):
     peer = peer_with(ping_interval=0.2)
     assert [frame.opcode for frame in peer.read_now()] == [Opcode.PING]
     assert peer.ended() == []
+
+
+def test_a_quiet_client_that_answers_its_pings_stays(peer_with):
+    peer = peer_with(ping_interval=0.2)
+    answering_until = time.monotonic() + 1
+    while time.monotonic() < answering_until:
+        [ping] = peer.read_now()
+        assert ping.opcode is Opcode.PING
+        peer.send(client_frame(PONG, ping.payload))
+    peer.send(client_frame(TEXT, b"still here"), client_frame(CLOSE, struct.pack("!H", 1000)))
+    assert peer.ended() == ["still here"]
 
 
 @pytest.mark.parametrize("size", [125, 126, 65535, 65536])

@@ -4,7 +4,8 @@ flask-sock opens the socket and does the handshake (through simple-websocket); f
 on this class owns it. The serving greenlet reads frames and answers pings. Whatever is
 published to the socket is written at once, already encoded, or queued behind what a slow
 client has not taken yet, for a flusher that lives only while there is a queue. So an idle
-socket costs one greenlet, and a frame costs one write per receiver.
+socket costs one greenlet, and a frame costs one write per receiver. Quiet clients are
+pinged by one watch for all sockets, not by a timer on every read.
 """
 
 import contextlib
@@ -18,6 +19,7 @@ from websockets.exceptions import InvalidState, ProtocolError
 from websockets.frames import Opcode
 from websockets.protocol import SEND_EOF, Protocol, Side
 
+from chatapp import offload
 from chatapp.offload import call_later
 
 RECEIVE_BYTES = 4096
@@ -78,27 +80,35 @@ class WebSocket:
         self._closed_here = False
         self._close_deadline = None
         self._finished = False
-        # With a timeout the socket is non-blocking underneath: a write never waits.
-        self._sock.settimeout(ping_interval)
+        self._ping_interval = ping_interval
+        self._heard = True  # from the client since the watch last looked
+        self._pinged = False
+        # Writes never wait, as the socket is non-blocking underneath: gevent's always are,
+        # a plain one once it has a timeout. Under gevent a timeout would start a timer on
+        # every read, where the watch's one timer does for all.
+        self._sock.settimeout(None if offload.serving_gevent() else ping_interval)
 
     def messages(self):
         """Yield each text message the client sends, until the connection ends."""
-        pinged = False
+        watch = idle_watch(self._ping_interval)
+        watch.add(self)
+        try:
+            yield from self._messages()
+        finally:
+            watch.discard(self)
+
+    def _messages(self):
         message, fragments = None, 0
         while not self._past_close_deadline():
             try:
                 data = self._sock.recv(RECEIVE_BYTES)
             except TimeoutError:
-                if pinged or self._closing:
-                    break
-                pinged = True
-                self._ping()
-                continue
+                continue  # a plain socket's timeout: the watch pings, or hangs up
             except OSError:
                 break
             if not data:
                 break
-            pinged = False
+            self._heard = True
             for frame in self._receive(data):
                 if frame.opcode is Opcode.TEXT:
                     message, fragments = bytearray(frame.data), 1
@@ -118,6 +128,17 @@ class WebSocket:
                         yield text
             if self._protocol.eof_sent:
                 break
+
+    def look_in(self):
+        """Ping a client quiet since the watch last looked; hang up if it stayed so."""
+        if self._heard:
+            self._heard = self._pinged = False
+        elif self._pinged or self._closing:
+            with self._lock:
+                self._hang_up()
+        else:
+            self._pinged = True
+            self._ping()
 
     def _past_close_deadline(self):
         """Whether this side closed long enough ago to stop reading, answered or not."""
@@ -236,7 +257,8 @@ class WebSocket:
                         self._flusher = None
                         return
                     data = self._outbox[0]
-                # Waits for the client, at most the socket's timeout for each part.
+                # Waits for the client to take it: a client that stops taking is hung up
+                # on when the queue fills, or by the watch once it stops answering pings.
                 self._sock.sendall(data)
                 with self._lock:
                     if self._outbox:
@@ -258,3 +280,50 @@ class WebSocket:
         self._closing = self._closed_here = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
+
+
+class IdleWatch:
+    """Looks in on every socket of one ping interval, once an interval, with one timer."""
+
+    def __init__(self, interval):
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._sockets = set()
+        self._watching = False
+
+    def add(self, websocket):
+        """Look in on the socket from now on."""
+        with self._lock:
+            self._sockets.add(websocket)
+            start, self._watching = not self._watching, True
+        if start:
+            offload.start(self._watch)
+
+    def discard(self, websocket):
+        """Stop looking in on the socket."""
+        with self._lock:
+            self._sockets.discard(websocket)
+
+    def _watch(self):
+        """Look in on every socket each interval, until there are none."""
+        while True:
+            time.sleep(self.interval)
+            with self._lock:
+                sockets = list(self._sockets)
+                self._watching = bool(sockets)
+            if not sockets:
+                return
+            for websocket in sockets:
+                websocket.look_in()
+
+
+_watches = {}
+_watches_lock = threading.Lock()
+
+
+def idle_watch(interval):
+    """The watch for sockets of this ping interval."""
+    with _watches_lock:
+        if interval not in _watches:
+            _watches[interval] = IdleWatch(interval)
+        return _watches[interval]
