@@ -1,6 +1,15 @@
-"""The bookkeeper's arithmetic: which messages moving read marks passed over."""
+"""The bookkeeper's arithmetic, and how its rounds make way for the sockets."""
 
-from chatapp.bookkeeping import PassedOver
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from chatapp.bookkeeping import PassedOver, in_parts
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def test_the_ids_passed_over_are_each_marks_span_after_its_old_mark_up_to_its_new():
@@ -18,3 +27,41 @@ def test_a_span_inside_another_passes_over_nothing_more():
 def test_no_moves_pass_over_nothing():
     assert not PassedOver([])
     assert 1 not in PassedOver([])
+
+
+@pytest.mark.parametrize("count, sizes", [(0, []), (40, [40]), (95, [40, 40, 15])])
+def test_marks_are_saved_in_parts_that_keep_every_mark(count, sizes):
+    marks = {(user % 3, user): user * 10 for user in range(count)}
+    parts = in_parts(marks, 40)
+    assert [len(part) for part in parts] == sizes
+    assert {key: mark for part in parts for key, mark in part.items()} == marks
+
+
+def test_under_gevent_a_pause_lets_a_socket_with_a_frame_waiting_act_at_once():
+    script = textwrap.dedent(
+        """
+        from gevent import monkey
+
+        monkey.patch_all()
+        import socket
+
+        import gevent
+
+        from chatapp.bookkeeping import give_way
+
+        here, there = socket.socketpair()
+        received = []
+        gevent.spawn(lambda: received.append(here.recv(16)))
+        gevent.sleep(0.01)  # the reader now waits for its socket
+        there.send(b"a read frame")
+        pauses = 0
+        while not received and pauses < 100:
+            give_way()
+            pauses += 1
+        print(pauses, received)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, check=True
+    )
+    assert run.stdout.split() == ["1", "[b'a", "read", "frame']"]

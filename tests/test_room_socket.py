@@ -681,6 +681,17 @@ def test_a_bookkeeping_round_that_fails_is_kept_whole_for_the_next(site, monkeyp
     assert len(calls) == 2
 
 
+def test_a_round_saves_its_marks_in_parts_and_pushes_what_they_all_moved(site, monkeypatch):
+    monkeypatch.setattr(bookkeeping, "MARKS_PER_SAVE", 1)
+    alice = site.open("alice")
+    mine = said(site, alice, "read me")
+    readers = [site.open(name) for name in ("bob", "carol")]
+    for tab in readers:
+        tab.send_json({"type": "read", "id": mine})
+    alice.wait_for(f'<span id="receipt-{mine}" class="receipt" hx-swap-oob="true">read by 2<')
+    assert read_mark(site, "bob") == read_mark(site, "carol") == mine
+
+
 def test_moves_that_fail_every_round_are_given_up_after_a_few(site, monkeypatch):
     monkeypatch.setattr(bookkeeping, "RETRY_SECONDS", 0.05)
     bookkeeper, calls = site.app.extensions["bookkeeper"], []
