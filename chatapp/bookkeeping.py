@@ -1,8 +1,8 @@
 """Read marks, unread counts and read receipts, kept a few times a second rather than per frame.
 
 In a room of N readers every message brings N read frames back. A read frame only notes
-the reader's mark here. A few times a second the bookkeeper saves all noted marks in one
-transaction, then loads the members of each room where something was said or read, once,
+the reader's mark here. A few times a second the bookkeeper saves all noted marks, a few
+dozen to a transaction, then loads the members of each room where something was said or read, once,
 and pushes only the unread counts and receipts that changed. A message is counted in the
 pushed counts once it is a moment old: a reader at the bottom of the room has read it by
 then, and is not shown "1 unread" between the message and their own read frame.
@@ -33,7 +33,9 @@ RETRY_SECONDS = 1
 MOVES_RETRIED = 2
 # Read marks saved per transaction: a few milliseconds on the loop, then sockets go first.
 MARKS_PER_SAVE = 40
-# A pause between a round's steps; see give_way.
+# A round gives way to the sockets whenever it has run this long since it last did...
+STEP_SECONDS = 0.002
+# ...for this long; see give_way.
 PAUSE_SECONDS = 0.001
 
 
@@ -126,10 +128,11 @@ class Bookkeeper:
 
     def keep(self, marks, read, said):
         """Save the noted marks, then push the receipts and counts that changed."""
+        steps = Steps()
         for some in in_parts(marks, MARKS_PER_SAVE):
             for move in reading.save_read_marks(some):
                 read.setdefault(move.room_id, []).append(move)
-            let_sockets_run()
+            steps.done()
         moment = utcnow() - timedelta(seconds=FRESH_SECONDS)
         settled_by = time.monotonic() - FRESH_SECONDS
         online = get_presence().in_room(SITE)
@@ -146,7 +149,7 @@ class Bookkeeper:
                 readers = [reader for reader in readers if reader.user_id in moved]
             position = reading.position_before(room_id, moment)
             tally.add(room_id, readers, online, position, room.message_count)
-            let_sockets_run()
+            steps.done()
         self.push_counts(tally)
         with self._lock:
             for room_id, when in said.items():
@@ -249,6 +252,20 @@ class Tally:
                 if fresh > 0:
                     lag = self.not_yet_shown.get(reader.user_id, 0) + fresh
                     self.not_yet_shown[reader.user_id] = lag
+
+
+class Steps:
+    """A round's steps: after each, the sockets go first if it has run a while."""
+
+    def __init__(self):
+        self._since = time.monotonic()
+
+    def done(self):
+        """Give way to the sockets if the round ran STEP_SECONDS since it last did."""
+        # Not after every step: a round over a thousand rooms would pause for seconds.
+        if time.monotonic() - self._since >= STEP_SECONDS:
+            let_sockets_run()
+            self._since = time.monotonic()
 
 
 def let_sockets_run():

@@ -14,8 +14,9 @@ FLOOD_LIMIT = "10/10s"
 PRESENCE_GRACE_SECONDS = 5  # a reload within this is neither a leave nor a join
 EVENTS_KEEPALIVE_SECONDS = 15  # a comment on idle event streams, so proxies keep them
 
-# Room sockets: a ping after 25 s without a word (no answer closes the socket), frames
-# up to 64 KiB, and a client more than 1000 frames behind is hung up on (it resumes).
+# Room sockets: looked in on every 25 s, a socket silent since the last look is pinged and
+# one still silent at the next is closed; frames up to 64 KiB; and a client more than
+# 1000 frames behind is hung up on (it resumes).
 WEBSOCKET_OPTIONS = {"ping_interval": 25, "max_message_size": 64 * 1024, "queue_limit": 1000}
 # A room socket's frames other than messages (which keep to FLOOD_LIMIT) and read marks
 # (which cost next to nothing): typing, a resume, anything not understood. Past this the

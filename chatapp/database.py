@@ -57,9 +57,12 @@ class Prepared:
         return self._compiled[key]
 
     def _compile(self, dialect):
+        """The statement's SQL for the dialect, and its function for parameters."""
         compiled = self.statement.compile(dialect=dialect)
         processors = {}
         for name, bind in compiled.binds.items():
+            if bind.value is not None or bind.expanding or bind.literal_execute:
+                raise ValueError(f"{name}: a Prepared statement takes named parameters only")
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 processors[name] = process
@@ -99,11 +102,31 @@ def driver_transaction():
     """A DriverCursor on a pooled connection: committed at the end, rolled back on error."""
     engine = db.engine
     connection = engine.raw_connection()
+    cursor = connection.cursor()
     try:
-        yield DriverCursor(connection.cursor(), engine.dialect)
+        yield DriverCursor(cursor, engine.dialect)
         connection.commit()
-    except BaseException:
-        connection.rollback()
+    except BaseException as error:
+        end_failed_transaction(engine, connection, cursor, error)
         raise
     finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
         connection.close()
+
+
+def end_failed_transaction(engine, connection, cursor, error):
+    """Roll back; when the database was lost, let go of every pooled connection to it."""
+    dialect = engine.dialect
+    lost = isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+        error, connection.dbapi_connection, cursor
+    )
+    if lost:
+        # As SQLAlchemy does on its own path: after a restart the others are dead too.
+        connection.invalidate(error)
+        engine.dispose()
+        return
+    try:
+        connection.rollback()
+    except Exception:
+        connection.invalidate(error)  # a rollback that fails must not hide the error

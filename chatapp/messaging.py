@@ -193,7 +193,9 @@ def store(drafts):
 def members_among(cursor, drafts):
     """The (room, person) pairs of the drafts' authors and recipients that are members."""
     pairs = {(draft.room_id, draft.author.id) for draft in drafts}
-    pairs.update((draft.room_id, draft.recipient.id) for draft in drafts if draft.recipient)
+    pairs.update(
+        (draft.room_id, draft.recipient.id) for draft in drafts if draft.recipient is not None
+    )
     # One look-up per pair: a batch has few, each a lookup in the primary key.
     return {
         pair

@@ -33,19 +33,21 @@ def file_name(room_name, suffix):
 
 def log_path(room_name):
     """The log file of the room with this name."""
-    return _log_path(current_app.config["LOG_DIR"], room_name)
+    return _known_log_paths(current_app.config["LOG_DIR"], room_name)
 
 
-# Every batch of messages is logged: the path is worked out once per room, not each time.
-@functools.lru_cache(maxsize=1024)
-def _log_path(log_dir, room_name):
-    """The log file of the room with this name in the folder."""
+def checked_log_path(log_dir, room_name):
+    """The log file of the room with this name in the folder; never a path outside it."""
     folder = Path(log_dir)
     path = folder / file_name(room_name, ".txt")
     # Room names are checked already; this guards the file system against any slip.
     if path.parent != folder or room_name in ("", ".", ".."):
         raise ValueError(f"not a safe room log name: {room_name!r}")
     return path
+
+
+# Every batch of messages is logged: each room's path is worked out once, not each time.
+_known_log_paths = functools.lru_cache(maxsize=1024)(checked_log_path)
 
 
 def log_line(message):

@@ -6,9 +6,10 @@ import time
 from datetime import datetime
 
 import flask_migrate
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import bindparam, select, text, update
 
 from chatapp import create_app, reading
 from chatapp.database import Prepared, driver_transaction
@@ -144,3 +145,14 @@ def test_a_prepared_statement_stores_values_as_sqlalchemy_does_and_rolls_back_on
         assert db.session.execute(text(stored)).one() == ("2026-12-01 18:00:00.000000", 7)
         db.session.expire_all()
         assert Room.find("kitchen").last_activity_at == moment
+
+
+def test_a_prepared_statement_refuses_a_value_not_given_by_name(app):
+    rooms = Room.__table__
+    literal = Prepared(select(rooms.c.id).where(rooms.c.name == "kitchen"))
+    with (
+        app.app_context(),
+        driver_transaction() as cursor,
+        pytest.raises(ValueError, match="named parameters only"),
+    ):
+        cursor.execute(literal, {})

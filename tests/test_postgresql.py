@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from chatapp import create_app, reading
+from chatapp import create_app, messaging, reading
 from chatapp.extensions import db
 from chatapp.models import Message, Room, User
 from tests.support import (
@@ -134,3 +134,34 @@ def test_a_nul_in_any_form_field_is_refused_clearly_on_postgresql(pg_app, page, 
         assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
         assert db.session.scalar(db.select(db.func.count(Room.id))) == 1
         assert User.find("alice").about == ""
+
+
+def test_after_the_database_drops_its_connections_one_message_fails_and_the_next_is_saved(
+    pg_app,
+):
+    with pg_app.app_context():
+        Room.create("kitchen", User.register("alice", PASSWORD))
+        db.session.commit()
+    with pg_app.test_request_context():
+        room, alice = Room.find("kitchen"), User.find("alice")
+        db.session.close()  # they stay loaded; the message path is the next to connect
+        # Two connections in the pool, both about to be cut.
+        first, second = db.engine.raw_connection(), db.engine.raw_connection()
+        first.close(), second.close()
+        url = pg_app.config["SQLALCHEMY_DATABASE_URI"].replace("+psycopg", "")
+        with psycopg.connect(url) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        outcomes = []
+        for body in ("lost with the connection", "saved on a new one", "and the next"):
+            try:
+                outcomes.append(messaging.post_message(room, alice, body).body)
+            except messaging.MessageRefused as refusal:
+                outcomes.append(str(refusal))
+    assert outcomes == [
+        "The message could not be saved. Send it again.",
+        "saved on a new one",
+        "and the next",
+    ]

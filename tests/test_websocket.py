@@ -8,8 +8,12 @@ import contextlib
 import os
 import socket
 import struct
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -188,6 +192,48 @@ def test_a_quiet_client_that_answers_its_pings_stays(peer_with):
         peer.send(client_frame(PONG, ping.payload))
     peer.send(client_frame(TEXT, b"still here"), client_frame(CLOSE, struct.pack("!H", 1000)))
     assert peer.ended() == ["still here"]
+
+
+def test_under_gevent_a_client_that_takes_nothing_is_dropped_however_much_it_sends():
+    # Under gevent the socket has no timeout: only the watch can end a flusher's wait.
+    script = textwrap.dedent(
+        """
+        from gevent import monkey
+
+        monkey.patch_all()
+        import socket
+        import time
+        from types import SimpleNamespace
+
+        import gevent
+
+        from chatapp.connections.websocket import WebSocket
+        from chatapp.live.broker import encode_text
+        from tests.test_websocket import PONG, client_frame
+
+        server_end, client = socket.socketpair()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        handshaken = SimpleNamespace(mode="gunicorn", sock=server_end, ws=object())
+        websocket = WebSocket(
+            handshaken, ping_interval=0.2, max_message_size=1024, queue_limit=1000
+        )
+        server_end.close()
+        ended = []
+        gevent.spawn(lambda: ended.append(list(websocket.messages())))
+        started = time.monotonic()
+        while not ended and time.monotonic() - started < 5:
+            websocket.send(encode_text("x" * 1000))  # it never reads these
+            client.sendall(client_frame(PONG, b""))  # but it keeps talking
+            gevent.sleep(0.05)
+        print("dropped" if ended else "still served")
+        """
+    )
+    project = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert run.stdout.split() == ["dropped"]
 
 
 @pytest.mark.parametrize("size", [125, 126, 65535, 65536])

@@ -9,6 +9,7 @@ pinged by one watch for all sockets, not by a timer on every read.
 """
 
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -31,6 +32,8 @@ UNSUPPORTED_DATA = 1003
 INVALID_DATA = 1007
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
+
+logger = logging.getLogger(__name__)
 
 
 def init_app(app):
@@ -83,6 +86,8 @@ class WebSocket:
         self._ping_interval = ping_interval
         self._heard = True  # from the client since the watch last looked
         self._pinged = False
+        self._taken = False  # queued data the client took since the watch last looked
+        self._stalled_looks = 0  # looks in a row that found a queue and nothing taken
         # Writes never wait, as the socket is non-blocking underneath: gevent's always are,
         # a plain one once it has a timeout. Under gevent a timeout would start a timer on
         # every read, where the watch's one timer does for all.
@@ -98,6 +103,7 @@ class WebSocket:
             watch.discard(self)
 
     def _messages(self):
+        """Read and parse until the connection ends; yield each whole text message."""
         message, fragments = None, 0
         while not self._past_close_deadline():
             try:
@@ -130,8 +136,15 @@ class WebSocket:
                 break
 
     def look_in(self):
-        """Ping a client quiet since the watch last looked; hang up if it stayed so."""
-        if self._heard:
+        """Ping a client quiet since the watch last looked; hang up if it stayed so, or if
+        it took nothing of its queue for a whole interval, however much it sends."""
+        stalled = self._outbox and not self._taken
+        self._stalled_looks = self._stalled_looks + 1 if stalled else 0
+        self._taken = False
+        if self._stalled_looks > 1:
+            with self._lock:
+                self._hang_up()
+        elif self._heard:
             self._heard = self._pinged = False
         elif self._pinged or self._closing:
             with self._lock:
@@ -258,9 +271,10 @@ class WebSocket:
                         return
                     data = self._outbox[0]
                 # Waits for the client to take it: a client that stops taking is hung up
-                # on when the queue fills, or by the watch once it stops answering pings.
+                # on when the queue fills, or by the watch after an interval of no progress.
                 self._sock.sendall(data)
                 with self._lock:
+                    self._taken = True
                     if self._outbox:
                         self._outbox.popleft()
         except OSError:
@@ -314,7 +328,11 @@ class IdleWatch:
             if not sockets:
                 return
             for websocket in sockets:
-                websocket.look_in()
+                try:
+                    websocket.look_in()
+                except Exception:
+                    # One socket's failure must not leave every other one unwatched.
+                    logger.exception("looking in on a WebSocket failed")
 
 
 _watches = {}
