@@ -61,7 +61,7 @@ class Prepared:
         compiled = self.statement.compile(dialect=dialect)
         processors = {}
         for name, bind in compiled.binds.items():
-            if bind.value is not None or bind.expanding or bind.literal_execute:
+            if not bind.required or bind.expanding or bind.literal_execute:
                 raise ValueError(f"{name}: a Prepared statement takes named parameters only")
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
@@ -102,16 +102,18 @@ def driver_transaction():
     """A DriverCursor on a pooled connection: committed at the end, rolled back on error."""
     engine = db.engine
     connection = engine.raw_connection()
-    cursor = connection.cursor()
     try:
-        yield DriverCursor(cursor, engine.dialect)
-        connection.commit()
-    except BaseException as error:
-        end_failed_transaction(engine, connection, cursor, error)
-        raise
+        cursor = connection.cursor()
+        try:
+            yield DriverCursor(cursor, engine.dialect)
+            connection.commit()
+        except BaseException as error:
+            end_failed_transaction(engine, connection, cursor, error)
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
     finally:
-        with contextlib.suppress(Exception):
-            cursor.close()
         connection.close()
 
 
@@ -122,7 +124,8 @@ def end_failed_transaction(engine, connection, cursor, error):
         error, connection.dbapi_connection, cursor
     )
     if lost:
-        # As SQLAlchemy does on its own path: after a restart the others are dead too.
+        # After a restart the other pooled connections are dead too. SQLAlchemy's own path
+        # then recycles them all (privately); dispose() is the public way to that end.
         connection.invalidate(error)
         engine.dispose()
         return

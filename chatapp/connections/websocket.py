@@ -138,9 +138,10 @@ class WebSocket:
     def look_in(self):
         """Ping a client quiet since the watch last looked; hang up if it stayed so, or if
         it took nothing of its queue for a whole interval, however much it sends."""
-        stalled = self._outbox and not self._taken
+        with self._lock:
+            stalled = self._outbox and not self._taken
+            self._taken = False
         self._stalled_looks = self._stalled_looks + 1 if stalled else 0
-        self._taken = False
         if self._stalled_looks > 1:
             with self._lock:
                 self._hang_up()
@@ -270,12 +271,16 @@ class WebSocket:
                         self._flusher = None
                         return
                     data = self._outbox[0]
-                # Waits for the client to take it: a client that stops taking is hung up
+                # Waits for the client to take some: a client that stops taking is hung up
                 # on when the queue fills, or by the watch after an interval of no progress.
-                self._sock.sendall(data)
+                sent = self._sock.send(data)
                 with self._lock:
                     self._taken = True
-                    if self._outbox:
+                    if not self._outbox:
+                        continue
+                    if sent < len(data):
+                        self._outbox[0] = memoryview(data)[sent:]
+                    else:
                         self._outbox.popleft()
         except OSError:
             with self._lock:
