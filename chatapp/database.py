@@ -59,18 +59,25 @@ class Prepared:
     def _compile(self, dialect):
         """The statement's SQL for the dialect, and its function for parameters."""
         compiled = self.statement.compile(dialect=dialect)
-        processors = {}
-        for name, bind in compiled.binds.items():
-            if not bind.required or bind.expanding or bind.literal_execute:
-                raise ValueError(f"{name}: a Prepared statement takes named parameters only")
+        processors, constants = {}, {}
+        for bind, name in compiled.bind_names.items():
+            if bind.expanding or bind.literal_execute or bind.callable is not None:
+                raise ValueError(f"{name}: a Prepared statement takes no lists or computed values")
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
+            if not bind.required:
+                # A value written into the statement, as limit(1) or coalesce(x, 0) make.
+                constants[name] = process(bind.value) if process else bind.value
+            elif process is not None:
                 processors[name] = process
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        names = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
 
         def driver_parameters(params):
             values = [
-                processors[name](params[name]) if name in processors else params[name]
+                constants[name]
+                if name in constants
+                else processors[name](params[name])
+                if name in processors
+                else params[name]
                 for name in names
             ]
             return tuple(values) if compiled.positional else dict(zip(names, values, strict=True))
@@ -115,6 +122,12 @@ def driver_transaction():
                 cursor.close()
     finally:
         connection.close()
+
+
+def read_rows(prepared, params):
+    """The rows a Prepared query returns, read on a pooled connection of its own."""
+    with driver_transaction() as cursor:
+        return cursor.execute(prepared, params).fetchall()
 
 
 def end_failed_transaction(engine, connection, cursor, error):

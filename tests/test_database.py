@@ -147,12 +147,33 @@ def test_a_prepared_statement_stores_values_as_sqlalchemy_does_and_rolls_back_on
         assert Room.find("kitchen").last_activity_at == moment
 
 
-def test_a_prepared_statement_refuses_a_value_not_given_by_name(app):
+def test_a_prepared_statement_sends_values_written_into_it_as_sqlalchemy_would(app):
     rooms = Room.__table__
-    literal = Prepared(select(rooms.c.id).where(rooms.c.name == "kitchen"))
+    # The name is a value written into the statement, the time a processed one: the driver
+    # on its own would compare the time without its fraction, and find nothing.
+    moment = datetime(2026, 12, 1, 18, 0, 0)
+    written = Prepared(
+        select(rooms.c.message_count)
+        .where(rooms.c.name == "kitchen", rooms.c.last_activity_at == moment)
+        .limit(1)
+    )
+    with app.app_context():
+        Room.create("kitchen", User.register("alice", "a password"))
+        Room.create("pantry", User.register("bob", "a password"))
+        db.session.execute(update(Room).values(last_activity_at=moment, message_count=3))
+        db.session.execute(update(Room).where(Room.name == "kitchen").values(message_count=5))
+        db.session.commit()
+        with driver_transaction() as cursor:
+            assert cursor.execute(written, {}).fetchall() == [(5,)]
+
+
+def test_a_prepared_statement_refuses_a_list_of_values(app):
+    rooms = Room.__table__
+    names = bindparam("names", expanding=True)
+    listed = Prepared(select(rooms.c.id).where(rooms.c.name.in_(names)))
     with (
         app.app_context(),
         driver_transaction() as cursor,
-        pytest.raises(ValueError, match="named parameters only"),
+        pytest.raises(ValueError, match="no lists"),
     ):
-        cursor.execute(literal, {})
+        cursor.execute(listed, {"names": ["kitchen"]})

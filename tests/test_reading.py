@@ -145,19 +145,20 @@ def test_many_marks_are_saved_in_one_transaction(app, world):
         db.session.commit()
         readers = db.session.scalars(select(User.id).where(User.username.like("reader%"))).all()
     newest = say(app, "alice", "read me")
-    commits = []
+    checkouts = []
 
-    def count_commit(connection):
-        commits.append(connection)
+    def count_checkout(*connection):
+        checkouts.append(connection)
 
     with app.app_context():
-        event.listen(db.engine, "commit", count_commit)
+        # Each transaction, on the session or the driver's cursor, takes a pooled connection.
+        event.listen(db.engine.pool, "checkout", count_checkout)
         moves = reading.save_read_marks({(world["kitchen"], r): newest for r in readers})
-        event.remove(db.engine, "commit", count_commit)
+        event.remove(db.engine.pool, "checkout", count_checkout)
         assert len(moves) == 40
         assert {m.new for m in moves} == {newest}
         assert set(reading.totals_of(readers).values()) == {0}
-    assert len(commits) == 1
+    assert len(checkouts) == 1
 
 
 def test_receipts_count_readers_who_share_and_never_the_author():
@@ -395,9 +396,10 @@ def test_a_mark_another_process_moved_further_meanwhile_is_not_moved_back(app, w
 
     moved = []
 
-    def move_further_in_another_process(connection, cursor, statement, *rest):
-        # Right after this transaction read bob's mark, another process moves it on.
-        if statement.lstrip().startswith("SELECT memberships.room_id") and not moved:
+    def move_further_in_another_process(statement):
+        # This transaction has read bob's mark and begins to move it: another process
+        # moves it further first.
+        if statement.strip() == "BEGIN" and not moved:
             moved.append(True)
             with engine.begin() as elsewhere:
                 elsewhere.execute(
@@ -406,12 +408,16 @@ def test_a_mark_another_process_moved_further_meanwhile_is_not_moved_back(app, w
                     .values(last_read_message_id=ids[2], read_position=3)
                 )
 
-    event.listen(engine, "after_cursor_execute", move_further_in_another_process)
-    try:
-        with app.app_context():
-            reading.mark_read(world["kitchen"], world["bob"], ids[1])
-    finally:
-        event.remove(engine, "after_cursor_execute", move_further_in_another_process)
+    def watch(dbapi_connection, *rest):
+        dbapi_connection.set_trace_callback(move_further_in_another_process)
+
+    def unwatch(dbapi_connection, *rest):
+        dbapi_connection.set_trace_callback(None)
+
+    event.listen(engine.pool, "checkout", watch, once=True)
+    event.listen(engine.pool, "checkin", unwatch, once=True)
+    with app.app_context():
+        reading.mark_read(world["kitchen"], world["bob"], ids[1])
     assert moved
     assert mark_of(app, world, "bob") == ids[2]
     assert unread(app, world, "bob") == (0, 0)
