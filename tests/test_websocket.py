@@ -249,6 +249,46 @@ def test_every_length_encoding_is_read(peer_with, size):
     assert [len(text) for text in peer.ended()] == [size]
 
 
+def test_many_short_messages_in_one_read_are_all_yielded_in_order(peer_with):
+    peer = peer_with()
+    reads = [f'{{"type":"read","id":{number}}}' for number in range(50)]
+    peer.send(*(client_frame(TEXT, read.encode()) for read in reads))
+    peer.send(client_frame(CLOSE, struct.pack("!H", 1000)))
+    peer.read_frames()
+    assert peer.ended() == reads
+
+
+def test_a_short_message_over_a_smaller_cap_closes_with_1009(peer_with):
+    peer = peer_with(max_message_size=16)
+    peer.send(client_frame(TEXT, b"seventeen bytes!!"))
+    assert close_code(peer.read_frames()) == 1009
+    assert peer.ended() == []
+
+
+def test_a_new_message_inside_an_unfinished_one_fails_the_connection_with_1002(peer_with):
+    peer = peer_with()
+    peer.send(client_frame(TEXT, b"begun", fin=False))
+    time.sleep(0.2)  # read on its own, before the next
+    peer.send(client_frame(TEXT, b"another"))
+    assert close_code(peer.read_frames()) == 1002
+    assert peer.ended() == []
+
+
+def test_the_rest_of_a_frame_is_not_read_as_frames_of_its_own(peer_with):
+    peer = peer_with()
+    text = b"hello, world"
+    # A mask chosen so that the rest of the frame, after its header, looks like two whole
+    # short text frames: one of 4 bytes, one empty.
+    mask = bytes([0x81, 0x84, text[6] ^ 0x81, text[7] ^ 0x80])
+    rest = mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(text))
+    # Each part is read on its own.
+    for part in bytes([0x81, 0x80 | len(text)]), rest, client_frame(CLOSE, struct.pack("!H", 1000)):
+        peer.send(part)
+        time.sleep(0.2)
+    peer.read_frames()
+    assert peer.ended() == ["hello, world"]
+
+
 def test_a_message_in_too_many_empty_pieces_closes_with_1009(peer_with):
     peer = peer_with()
     pieces = [client_frame(CONTINUATION, b"", fin=False)] * (MAX_FRAGMENTS + 10)

@@ -17,8 +17,10 @@ import time
 from collections import deque
 
 from websockets.exceptions import InvalidState, ProtocolError
-from websockets.frames import Opcode
-from websockets.protocol import SEND_EOF, Protocol, Side
+from websockets.frames import Frame, Opcode
+from websockets.protocol import SEND_EOF, Protocol, Side, State
+from websockets.speedups import apply_mask
+from websockets.streams import StreamReader
 
 from chatapp import offload
 from chatapp.offload import call_later
@@ -28,6 +30,10 @@ RECEIVE_BYTES = 4096
 CLOSING_SECONDS = 5
 # Frames one message may be split into: each costs a parse, even when it carries nothing.
 MAX_FRAGMENTS = 256
+# The first byte of a whole text frame, and the longest payload a frame gives in its second.
+FINAL_TEXT = 0x81
+MASKED = 0x80
+SHORT_PAYLOAD = 125
 UNSUPPORTED_DATA = 1003
 INVALID_DATA = 1007
 POLICY_VIOLATION = 1008
@@ -70,6 +76,7 @@ class WebSocket:
         self._sock = handshaken.sock.dup() if self.detached else handshaken.sock
         # websockets' parser reads frames three times as fast as the handshake's wsproto.
         self._protocol = Protocol(Side.SERVER, max_size=max_message_size)
+        self._short_payload = min(SHORT_PAYLOAD, max_message_size or SHORT_PAYLOAD)
         handshaken.ws = None
         # simple-websocket's close() would send a second close frame: mark it done.
         handshaken.connected = False
@@ -166,6 +173,10 @@ class WebSocket:
         """
         protocol = self._protocol
         with self._lock:
+            if self._between_frames():
+                frames = short_text_frames(data, self._short_payload)
+                if frames is not None:
+                    return frames
             closed_before = protocol.close_sent is not None
             protocol.receive_data(data)
             writes = protocol.data_to_send()
@@ -175,6 +186,20 @@ class WebSocket:
             if protocol.close_sent is not None:
                 self._closing = True
         return protocol.events_received()
+
+    def _between_frames(self):
+        """Whether the parser waits for a new frame of a new message, with nothing read of it."""
+        # Not merely an empty buffer: having read a frame's header, the parser waits for the
+        # rest with an empty buffer too.
+        protocol = self._protocol
+        waiting_on = protocol.parser.gi_yieldfrom
+        return (
+            protocol.state is State.OPEN
+            and protocol.current_size is None
+            and not protocol.reader.buffer
+            and waiting_on is not None
+            and waiting_on.gi_code is StreamReader.at_eof.__code__
+        )
 
     def _decode(self, message):
         """The text of a message's frames, or None when the client broke its UTF-8."""
@@ -299,6 +324,26 @@ class WebSocket:
         self._closing = self._closed_here = True
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
+
+
+def short_text_frames(data, longest):
+    """The frames data holds if it is whole short text frames, as a page sends; else None.
+
+    A room of N readers sends N read frames for every message: parsed here, each costs a
+    third of what it costs through websockets' parser, which reads every other kind.
+    """
+    frames, start, end = [], 0, len(data)
+    while start < end:
+        if end - start < 6 or data[start] != FINAL_TEXT or data[start + 1] & MASKED == 0:
+            return None
+        length = data[start + 1] - MASKED
+        payload = start + 6
+        if length > longest or payload + length > end:
+            return None
+        mask = data[start + 2 : payload]
+        frames.append(Frame(Opcode.TEXT, apply_mask(data[payload : payload + length], mask)))
+        start = payload + length
+    return frames
 
 
 class IdleWatch:
