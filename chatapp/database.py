@@ -61,11 +61,13 @@ class Prepared:
         compiled = self.statement.compile(dialect=dialect)
         processors, constants = {}, {}
         for bind, name in compiled.bind_names.items():
-            if bind.expanding or bind.literal_execute or bind.callable is not None:
-                raise ValueError(f"{name}: a Prepared statement takes no lists or computed values")
+            # Given by name, or a value written into the statement, as limit(1) or
+            # coalesce(x, 0) make; not a list, a computed value or a column's default.
+            written = bind.unique and not bind.required and bind.callable is None
+            if bind.expanding or bind.literal_execute or not (bind.required or written):
+                raise ValueError(f"{name}: a Prepared statement takes named parameters only")
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if not bind.required:
-                # A value written into the statement, as limit(1) or coalesce(x, 0) make.
+            if written:
                 constants[name] = process(bind.value) if process else bind.value
             elif process is not None:
                 processors[name] = process
@@ -125,9 +127,15 @@ def driver_transaction():
 
 
 def read_rows(prepared, params):
-    """The rows a Prepared query returns, read on a pooled connection of its own."""
-    with driver_transaction() as cursor:
-        return cursor.execute(prepared, params).fetchall()
+    """The rows a Prepared query returns, read in the session's own transaction."""
+    # The session's connection, not one of its own: a page that reads receipts holds one
+    # already, and under load a second for each would empty the pool.
+    connection = db.session.connection()
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        return DriverCursor(cursor, connection.dialect).execute(prepared, params).fetchall()
+    finally:
+        cursor.close()
 
 
 def end_failed_transaction(engine, connection, cursor, error):

@@ -165,7 +165,9 @@ def save_read_marks(marks):
     if not marks:
         return moves
     with driver_transaction() as cursor:
-        for (room_id, user_id), wanted in marks.items():
+        # In one order in every process: two that lock the same rows in turn cannot
+        # each wait for the other.
+        for (room_id, user_id), wanted in sorted(marks.items()):
             member = {"room": room_id, "user": user_id}
             old = cursor.execute(_MARK_OF, member).fetchone()
             if old is None or wanted <= old[0]:

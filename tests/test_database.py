@@ -167,13 +167,20 @@ def test_a_prepared_statement_sends_values_written_into_it_as_sqlalchemy_would(a
             assert cursor.execute(written, {}).fetchall() == [(5,)]
 
 
-def test_a_prepared_statement_refuses_a_list_of_values(app):
-    rooms = Room.__table__
-    names = bindparam("names", expanding=True)
-    listed = Prepared(select(rooms.c.id).where(rooms.c.name.in_(names)))
+@pytest.mark.parametrize(
+    "where",
+    [
+        Room.__table__.c.name.in_(bindparam("names", expanding=True)),
+        # A value that a caller might think to give by name, and would be ignored.
+        Room.__table__.c.name == bindparam("name", value="kitchen"),
+    ],
+    ids=["a list", "a named value"],
+)
+def test_a_prepared_statement_refuses_values_not_given_by_name_or_written_in(app, where):
+    refused = Prepared(select(Room.__table__.c.id).where(where))
     with (
         app.app_context(),
         driver_transaction() as cursor,
-        pytest.raises(ValueError, match="no lists"),
+        pytest.raises(ValueError, match="named parameters only"),
     ):
-        cursor.execute(listed, {"names": ["kitchen"]})
+        cursor.execute(refused, {"names": ["kitchen"], "name": "kitchen"})

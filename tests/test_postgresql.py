@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from chatapp import create_app, messaging, reading
 from chatapp.extensions import db
-from chatapp.models import Message, Room, User
+from chatapp.models import Message, Room, User, utcnow
 from tests.support import (
     PASSWORD,
     AuthActions,
@@ -109,6 +109,12 @@ def test_messages_unread_counts_and_receipts_on_postgresql(pg_app):
         assert reading.total_unread(bob_user.id) == 1
         receipts = reading.receipts(room.id, [newest - 2, newest - 1, newest])
         assert receipts == {newest - 2: 1, newest - 1: 1, newest: 0}
+        # What the bookkeeper asks of a room, on the driver's cursor.
+        said = reading.said_between(room.id, newest - 2, newest, limit=1)
+        assert [(each.id, bool(each.is_personal)) for each in said] == [(newest, True)]
+        assert reading.position_before(room.id, utcnow()) == 2
+        readers = {reader.user_id: reader for reader in reading.readers_of(room.id)}
+        assert readers[bob_user.id].last_read == newest - 1
 
 
 NUL_FORMS = {

@@ -1,5 +1,6 @@
 """Read marks, unread counts and receipts: derived from positions, never recounted."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -145,20 +146,39 @@ def test_many_marks_are_saved_in_one_transaction(app, world):
         db.session.commit()
         readers = db.session.scalars(select(User.id).where(User.username.like("reader%"))).all()
     newest = say(app, "alice", "read me")
-    checkouts = []
+    statements = []
 
-    def count_checkout(*connection):
-        checkouts.append(connection)
+    def trace(dbapi_connection, *rest):
+        dbapi_connection.set_trace_callback(statements.append)
 
     with app.app_context():
-        # Each transaction, on the session or the driver's cursor, takes a pooled connection.
-        event.listen(db.engine.pool, "checkout", count_checkout)
+        event.listen(db.engine.pool, "checkout", trace, once=True)
         moves = reading.save_read_marks({(world["kitchen"], r): newest for r in readers})
-        event.remove(db.engine.pool, "checkout", count_checkout)
         assert len(moves) == 40
         assert {m.new for m in moves} == {newest}
         assert set(reading.totals_of(readers).values()) == {0}
-    assert len(checkouts) == 1
+    assert [statement.split()[0] for statement in statements].count("COMMIT") == 1
+
+
+def test_marks_are_moved_in_the_same_order_whatever_order_they_were_noted_in(app, world):
+    newest = say(app, "alice", "read me")
+    statements = []
+
+    def trace(dbapi_connection, *rest):
+        dbapi_connection.set_trace_callback(statements.append)
+
+    members = sorted(world[name] for name in ("alice", "bob", "carol"))
+    with app.app_context():
+        event.listen(db.engine.pool, "checkout", trace, once=True)
+        reading.save_read_marks({(world["kitchen"], user): newest for user in reversed(members)})
+    # Two processes that lock the same memberships in one order cannot deadlock.
+    moved = [
+        int(found[1])
+        for statement in statements
+        if statement.startswith("UPDATE memberships")
+        and (found := re.search(r"memberships\.user_id = (\d+)", statement))
+    ]
+    assert moved == [user for user in members if user != world["alice"]]
 
 
 def test_receipts_count_readers_who_share_and_never_the_author():
@@ -408,16 +428,21 @@ def test_a_mark_another_process_moved_further_meanwhile_is_not_moved_back(app, w
                     .values(last_read_message_id=ids[2], read_position=3)
                 )
 
+    watched = []
+
     def watch(dbapi_connection, *rest):
-        dbapi_connection.set_trace_callback(move_further_in_another_process)
+        if not watched:  # this transaction's connection, not the other process's
+            watched.append(dbapi_connection)
+            dbapi_connection.set_trace_callback(move_further_in_another_process)
 
-    def unwatch(dbapi_connection, *rest):
-        dbapi_connection.set_trace_callback(None)
-
-    event.listen(engine.pool, "checkout", watch, once=True)
-    event.listen(engine.pool, "checkin", unwatch, once=True)
-    with app.app_context():
-        reading.mark_read(world["kitchen"], world["bob"], ids[1])
+    event.listen(engine.pool, "checkout", watch)
+    try:
+        with app.app_context():
+            reading.mark_read(world["kitchen"], world["bob"], ids[1])
+    finally:
+        event.remove(engine.pool, "checkout", watch)
+        for connection in watched:
+            connection.set_trace_callback(None)
     assert moved
     assert mark_of(app, world, "bob") == ids[2]
     assert unread(app, world, "bob") == (0, 0)
