@@ -32,6 +32,9 @@ from chatapp.offload import off_the_loop
 
 PRIVATE, PUBLIC = "private", "public"
 VISIBILITIES = (PRIVATE, PUBLIC)
+# The largest id any table holds: ids are INTEGER, 32 bits on PostgreSQL. A larger one
+# from a client is refused where it comes in, before a query fails on it.
+MAX_ID = 2**31 - 1
 OWNER, MEMBER = "owner", "member"
 PENDING, ACCEPTED, DECLINED, REVOKED = "pending", "accepted", "declined", "revoked"
 TEXT = "text"

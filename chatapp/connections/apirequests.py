@@ -7,7 +7,7 @@ its kind; anything else is refused with an error event that names the request's 
 import json
 from typing import NamedTuple
 
-MAX_ID = (1 << 63) - 1
+from chatapp.models import MAX_ID
 
 
 class Refusal(Exception):

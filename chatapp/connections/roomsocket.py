@@ -31,7 +31,7 @@ from chatapp.live.broker import (
     user_channel,
 )
 from chatapp.live.presence import get_presence
-from chatapp.models import Membership, Message, User
+from chatapp.models import MAX_ID, Membership, Message, User
 from chatapp.ratelimit import Pace
 
 # Beyond this many missed messages the list is drawn afresh instead of appended to.
@@ -425,4 +425,4 @@ def context_environ(opening):
 
 def is_message_id(value):
     """Whether a value from the browser can be a message id."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID

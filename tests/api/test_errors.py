@@ -30,6 +30,8 @@ BAD_INPUT = [
     ("string id", "POST", "/rooms/kitchen/read", '{"id": "1"}', JSON, 422, "id: Not a valid"),
     ("huge id", "POST", "/rooms/kitchen/read", '{"id": 1e400}', JSON, 422, "id:"),
     ("huge int", "POST", "/rooms/kitchen/read", '{"id": ' + "9" * 40 + "}", JSON, 422, "id:"),
+    # One past the largest id a 32-bit INTEGER column holds (PostgreSQL would fail on it).
+    ("id past 32 bits", "POST", "/rooms/kitchen/read", '{"id": 2147483648}', JSON, 422, "id:"),
     ("bool id", "POST", "/rooms/kitchen/read", '{"id": true}', JSON, 422, "id: Not a valid"),
     ("huge query id", "GET", "/rooms/kitchen/messages?after=" + "9" * 40, None, {}, 422, "after"),
     ("negative limit", "GET", "/rooms/kitchen/messages?limit=-1", None, {}, 422, "limit:"),

@@ -4,7 +4,7 @@ turned into the OpenAPI document. Unknown fields are refused (marshmallow's defa
 from marshmallow import Schema, ValidationError, fields, validate
 
 from chatapp.forms import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from chatapp.models import VISIBILITIES
+from chatapp.models import MAX_ID, VISIBILITIES
 from chatapp.names import MAX_NAME_LENGTH, InvalidName, normalise_name
 from chatapp.profiles import (
     MAX_ABOUT_LENGTH,
@@ -13,7 +13,6 @@ from chatapp.profiles import (
     email_problem,
 )
 
-MAX_ID = 2**53 - 1  # the largest integer every JSON reader holds exactly
 MAX_PAGE = 100
 MAX_TOKEN_NAME_LENGTH = 64
 MAX_ANNOUNCEMENT_LENGTH = 500
