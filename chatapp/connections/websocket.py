@@ -17,9 +17,8 @@ import time
 from collections import deque
 
 from websockets.exceptions import InvalidState, ProtocolError
-from websockets.frames import Frame, Opcode
+from websockets.frames import Frame, Opcode, apply_mask
 from websockets.protocol import SEND_EOF, Protocol, Side, State
-from websockets.speedups import apply_mask
 from websockets.streams import StreamReader
 
 from chatapp import offload
@@ -76,7 +75,9 @@ class WebSocket:
         self._sock = handshaken.sock.dup() if self.detached else handshaken.sock
         # websockets' parser reads frames three times as fast as the handshake's wsproto.
         self._protocol = Protocol(Side.SERVER, max_size=max_message_size)
-        self._short_payload = min(SHORT_PAYLOAD, max_message_size or SHORT_PAYLOAD)
+        self._short_payload = (
+            SHORT_PAYLOAD if max_message_size is None else min(SHORT_PAYLOAD, max_message_size)
+        )
         handshaken.ws = None
         # simple-websocket's close() would send a second close frame: mark it done.
         handshaken.connected = False
