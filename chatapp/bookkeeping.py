@@ -3,9 +3,10 @@
 In a room of N readers every message brings N read frames back. A read frame only notes
 the reader's mark here. A few times a second the bookkeeper saves all noted marks, a few
 dozen to a transaction, then loads the members of each room where something was said or
-read, once, and pushes only the unread counts and receipts that changed. A message is counted in the
-pushed counts once it is a moment old: a reader at the bottom of the room has read it by
-then, and is not shown "1 unread" between the message and their own read frame.
+read, once, and pushes only the unread counts and receipts that changed. A message is
+counted in the pushed counts once it is a moment old: a reader at the bottom of the room
+has read it by then, and is not shown "1 unread" between the message and their own read
+frame.
 """
 
 import bisect
