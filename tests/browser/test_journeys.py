@@ -18,6 +18,9 @@ from tests.live import Browser, start_server, unique
 RECONNECT_MS = 40_000
 HTMX = "/static/vendor/htmx-2.0.11.min.js"
 REFUSED_WS = "Error in connection establishment: "
+# How chromium reports a connection to a server that is not there: refused, or, when it
+# comes as the listening socket closes or opens, never connected.
+UNREACHABLE = ("net::ERR_CONNECTION_REFUSED", "net::ERR_SOCKET_NOT_CONNECTED")
 
 
 def sign_up(person):
@@ -256,10 +259,10 @@ class OutageErrors:
 
     def explained(self, each):
         """Whether an error is the room socket or the event stream failing to reach the server."""
-        refused = "net::ERR_CONNECTION_REFUSED"
-        if each.text == f"WebSocket connection to '{self.socket}' failed: {REFUSED_WS}{refused}":
+        socket_failed = f"WebSocket connection to '{self.socket}' failed: {REFUSED_WS}"
+        if each.text in {socket_failed + reason for reason in UNREACHABLE}:
             return True  # chromium, as the room socket tries to reconnect
-        if each.text == f"Failed to load resource: {refused}":
+        if each.text in {f"Failed to load resource: {reason}" for reason in UNREACHABLE}:
             return each.location["url"] == self.stream  # the same, for the event stream
         if each.text == "Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING":
             return each.location["url"] == self.stream  # the stream cut as the server stopped
