@@ -4,7 +4,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
+from collections import deque
 from functools import partial
 from pathlib import Path
 
@@ -150,8 +152,41 @@ def chromium():
         unavailable(f"Debian's chromium is not installed at {CHROMIUM}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        yield RecordingBrowser(browser)
         browser.close()
+
+
+# What chromium asked of the network, kept for the report of a browser test that fails.
+REQUESTS_KEPT = 100
+
+
+class RecordingBrowser:
+    """chromium, keeping what the contexts a test opens ask of the network and what comes back."""
+
+    def __init__(self, browser):
+        self._browser = browser
+        self.requests = deque(maxlen=REQUESTS_KEPT)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **options):
+        """A new context, whose requests, answers and failures are noted."""
+        context = self._browser.new_context(**options)
+        context.on("request", lambda request: self._note("asked", request))
+        context.on("response", lambda response: self._note(response.status, response.request))
+        context.on("requestfailed", lambda request: self._note(request.failure, request))
+        return context
+
+    def _note(self, what, request):
+        self.requests.append(f"{time.strftime('%H:%M:%S')} {request.method} {request.url} {what}")
+
+
+@pytest.fixture(autouse=True)
+def recorded_requests(request):
+    """Forget the requests of earlier tests: a failing test's report shows its own."""
+    if "chromium" in request.fixturenames:
+        request.getfixturevalue("chromium").requests.clear()
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +213,9 @@ def pytest_runtest_makereport(item, call):
             tail = server.output()[-SERVER_LOG_TAIL_BYTES:]
             report.sections.append((f"server log ({server.url})", tail))
             report.sections.append((f"server stacks ({server.url})", server_stacks(server)))
+        browser = (getattr(item, "funcargs", None) or {}).get("chromium")
+        if isinstance(browser, RecordingBrowser):
+            report.sections.append(("chromium's requests", "\n".join(browser.requests)))
     return report
 
 
