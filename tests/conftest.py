@@ -4,9 +4,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections import deque
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -161,7 +161,10 @@ REQUESTS_KEPT = 100
 
 
 class RecordingBrowser:
-    """chromium, keeping what the contexts a test opens ask of the network and what comes back."""
+    """chromium, keeping what the contexts a test opens ask of the network and what comes back.
+
+    Only contexts made with new_context are watched (the browser's own new_page is not).
+    """
 
     def __init__(self, browser):
         self._browser = browser
@@ -175,11 +178,13 @@ class RecordingBrowser:
         context = self._browser.new_context(**options)
         context.on("request", lambda request: self._note("asked", request))
         context.on("response", lambda response: self._note(response.status, response.request))
+        context.on("requestfinished", lambda request: self._note("finished", request))
         context.on("requestfailed", lambda request: self._note(request.failure, request))
         return context
 
     def _note(self, what, request):
-        self.requests.append(f"{time.strftime('%H:%M:%S')} {request.method} {request.url} {what}")
+        moment = datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        self.requests.append(f"{moment} {request.method} {request.url} {what}")
 
 
 @pytest.fixture(autouse=True)
@@ -215,7 +220,8 @@ def pytest_runtest_makereport(item, call):
             report.sections.append((f"server stacks ({server.url})", server_stacks(server)))
         browser = (getattr(item, "funcargs", None) or {}).get("chromium")
         if isinstance(browser, RecordingBrowser):
-            report.sections.append(("chromium's requests", "\n".join(browser.requests)))
+            requests = "\n".join(browser.requests) or "(none)"
+            report.sections.append(("chromium's requests", requests))
     return report
 
 

@@ -17,9 +17,9 @@ from tests.live import Browser, start_server, unique
 # 1 s, 2 s, 4 s, ... (to 64 s) after each failure, so after a 10 s outage up to 32 s.
 RECONNECT_MS = 40_000
 HTMX = "/static/vendor/htmx-2.0.11.min.js"
-REFUSED_WS = "Error in connection establishment: "
-# How chromium reports a connection to a server that is not there: refused, or, when it
-# comes as the listening socket closes or opens, never connected.
+NOT_ESTABLISHED = "Error in connection establishment: "
+# How chromium reports a connection to a server that is not there: refused, or never
+# connected when it was still queued as the old server's listening socket closed.
 UNREACHABLE = ("net::ERR_CONNECTION_REFUSED", "net::ERR_SOCKET_NOT_CONNECTED")
 
 
@@ -259,10 +259,10 @@ class OutageErrors:
 
     def explained(self, each):
         """Whether an error is the room socket or the event stream failing to reach the server."""
-        socket_failed = f"WebSocket connection to '{self.socket}' failed: {REFUSED_WS}"
-        if each.text in {socket_failed + reason for reason in UNREACHABLE}:
+        socket_failed = f"WebSocket connection to '{self.socket}' failed: {NOT_ESTABLISHED}"
+        if each.text.removeprefix(socket_failed) in UNREACHABLE:
             return True  # chromium, as the room socket tries to reconnect
-        if each.text in {f"Failed to load resource: {reason}" for reason in UNREACHABLE}:
+        if each.text.removeprefix("Failed to load resource: ") in UNREACHABLE:
             return each.location["url"] == self.stream  # the same, for the event stream
         if each.text == "Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING":
             return each.location["url"] == self.stream  # the stream cut as the server stopped
