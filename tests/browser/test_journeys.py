@@ -17,10 +17,15 @@ from tests.live import Browser, start_server, unique
 # 1 s, 2 s, 4 s, ... (to 64 s) after each failure, so after a 10 s outage up to 32 s.
 RECONNECT_MS = 40_000
 HTMX = "/static/vendor/htmx-2.0.11.min.js"
-NOT_ESTABLISHED = "Error in connection establishment: "
-# How chromium reports a connection to a server that is not there: refused, or never
-# connected when it was still queued as the old server's listening socket closed.
-UNREACHABLE = ("net::ERR_CONNECTION_REFUSED", "net::ERR_SOCKET_NOT_CONNECTED")
+# How chromium reports a room socket that could not reach the server: refused, reset or
+# never connected, as it was queued when the old server's listening socket closed. A
+# network error only: a handshake answered with an HTTP status is no outage.
+SOCKET_UNREACHABLE = (
+    r"WebSocket connection to '(?P<url>[^']+)' failed: "
+    r"(?:Error in connection establishment|Error during WebSocket handshake): net::ERR_[A-Z_]+"
+)
+# The same for the event stream, and for a stream cut as the server stopped.
+STREAM_UNREACHABLE = r"Failed to load resource: net::ERR_[A-Z_]+"
 
 
 def sign_up(person):
@@ -259,13 +264,11 @@ class OutageErrors:
 
     def explained(self, each):
         """Whether an error is the room socket or the event stream failing to reach the server."""
-        socket_failed = f"WebSocket connection to '{self.socket}' failed: {NOT_ESTABLISHED}"
-        if each.text.removeprefix(socket_failed) in UNREACHABLE:
-            return True  # chromium, as the room socket tries to reconnect
-        if each.text.removeprefix("Failed to load resource: ") in UNREACHABLE:
-            return each.location["url"] == self.stream  # the same, for the event stream
-        if each.text == "Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING":
-            return each.location["url"] == self.stream  # the stream cut as the server stopped
+        socket_failed = re.fullmatch(SOCKET_UNREACHABLE, each.text)
+        if socket_failed:
+            return socket_failed["url"] == self.socket  # as the room socket tries to reconnect
+        if re.fullmatch(STREAM_UNREACHABLE, each.text):
+            return each.location["url"] == self.stream
         # htmx logs the error event of its socket (htmx:wsError) or stream (htmx:sseError) as
         # this string; its other errors (htmx:sendError, ...) log their names instead.
         return each.text == "[object Event]" and each.location["url"].endswith(HTMX)
