@@ -17,8 +17,8 @@ import time
 from collections import deque
 
 from websockets.exceptions import InvalidState, ProtocolError
-from websockets.frames import Frame, Opcode, apply_mask
-from websockets.protocol import SEND_EOF, Protocol, Side, State
+from websockets.frames import Opcode, apply_mask
+from websockets.protocol import SEND_EOF, Protocol, Side
 from websockets.streams import StreamReader
 
 from chatapp import offload
@@ -78,6 +78,7 @@ class WebSocket:
         self._short_payload = (
             SHORT_PAYLOAD if max_message_size is None else min(SHORT_PAYLOAD, max_message_size)
         )
+        self._parser_waits = self._between_messages()
         handshaken.ws = None
         # simple-websocket's close() would send a second close frame: mark it done.
         handshaken.connected = False
@@ -123,6 +124,13 @@ class WebSocket:
             if not data:
                 break
             self._heard = True
+            payloads = self._short_text_payloads(data)
+            if payloads is not None:
+                for payload in payloads:
+                    text = self._decode(payload)
+                    if text is not None and not self._closed_here:
+                        yield text
+                continue
             for frame in self._receive(data):
                 if frame.opcode is Opcode.TEXT:
                     message, fragments = bytearray(frame.data), 1
@@ -167,6 +175,15 @@ class WebSocket:
         deadline = self._close_deadline
         return deadline is not None and time.monotonic() > deadline
 
+    def _short_text_payloads(self, data):
+        """The payloads of data if it is whole short text frames read between messages, as
+        a page sends; else None, and websockets' parser reads it."""
+        # Unlocked: only this greenlet feeds the parser. A close from the client ends the
+        # reading; one from this side keeps the texts from being yielded.
+        if not self._parser_waits:
+            return None
+        return short_text_payloads(data, self._short_payload)
+
     def _receive(self, data):
         """Parse what the client sent; answer its pings and close, or fail it if it erred.
 
@@ -174,12 +191,9 @@ class WebSocket:
         """
         protocol = self._protocol
         with self._lock:
-            if self._between_frames():
-                frames = short_text_frames(data, self._short_payload)
-                if frames is not None:
-                    return frames
             closed_before = protocol.close_sent is not None
             protocol.receive_data(data)
+            self._parser_waits = self._between_messages()
             writes = protocol.data_to_send()
             # Once this side has closed, the client gets nothing more: no pongs either.
             if not closed_before:
@@ -188,15 +202,15 @@ class WebSocket:
                 self._closing = True
         return protocol.events_received()
 
-    def _between_frames(self):
-        """Whether the parser waits for a new frame of a new message, with nothing read of it."""
+    def _between_messages(self):
+        """Whether the parser waits for the first frame of a new message, with nothing read
+        of it."""
         # Not merely an empty buffer: having read a frame's header, the parser waits for the
         # rest with an empty buffer too.
         protocol = self._protocol
         waiting_on = protocol.parser.gi_yieldfrom
         return (
-            protocol.state is State.OPEN
-            and protocol.current_size is None
+            protocol.current_size is None
             and not protocol.reader.buffer
             and waiting_on is not None
             and waiting_on.gi_code is StreamReader.at_eof.__code__
@@ -327,13 +341,13 @@ class WebSocket:
             self._sock.shutdown(socket.SHUT_RDWR)
 
 
-def short_text_frames(data, longest):
-    """The frames data holds if it is whole short text frames, as a page sends; else None.
+def short_text_payloads(data, longest):
+    """The unmasked payloads of data if it is whole short text frames; else None.
 
-    A room of N readers sends N read frames for every message: parsed here, each costs a
+    A room of N readers sends N read frames for every message: read here, each costs a
     third of what it costs through websockets' parser, which reads every other kind.
     """
-    frames, start, end = [], 0, len(data)
+    payloads, start, end = [], 0, len(data)
     while start < end:
         if end - start < 6 or data[start] != FINAL_TEXT or data[start + 1] & MASKED == 0:
             return None
@@ -341,10 +355,9 @@ def short_text_frames(data, longest):
         payload = start + 6
         if length > longest or payload + length > end:
             return None
-        mask = data[start + 2 : payload]
-        frames.append(Frame(Opcode.TEXT, apply_mask(data[payload : payload + length], mask)))
+        payloads.append(apply_mask(data[payload : payload + length], data[start + 2 : payload]))
         start = payload + length
-    return frames
+    return payloads
 
 
 class IdleWatch:
