@@ -1,8 +1,12 @@
-"""Work kept off the caller's way: CPU-heavy calls in gevent's thread pool, and background
-work started without switching to it."""
+"""Work kept off the caller's way: CPU-heavy calls in gevent's thread pool, background work
+started without switching to it, and work that waits for an idle loop."""
 
 import sys
 import threading
+import time
+
+# What a thread waits in wait_until_idle: other threads run meanwhile, preempted or not.
+IDLE_THREAD_SECONDS = 0.001
 
 
 def off_the_loop(function, *args):
@@ -36,6 +40,18 @@ def call_later(seconds, action):
         timer.start()
     else:
         gevent.spawn_later(seconds, action)
+
+
+def wait_until_idle(longest):
+    """Wait until every other greenlet has done what it can and no socket is ready (under
+    gevent), or at most longest seconds; a thread, which the system preempts, waits a
+    moment."""
+    gevent = serving_gevent()
+    if gevent is None:
+        time.sleep(min(longest, IDLE_THREAD_SECONDS))
+        return
+    with gevent.Timeout(longest, False):
+        gevent.idle()
 
 
 def serving_gevent():

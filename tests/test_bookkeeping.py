@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatapp.bookkeeping import PassedOver, Steps, in_parts
+from chatapp.bookkeeping import LONGEST_PAUSE_SECONDS, PassedOver, Steps, in_parts
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -38,12 +38,23 @@ def test_marks_are_saved_in_parts_that_keep_every_mark(count, sizes):
     assert {key: mark for part in parts for key, mark in part.items()} == marks
 
 
-def test_under_gevent_a_pause_lets_a_socket_with_a_frame_waiting_act_at_once():
-    script = textwrap.dedent(
-        """
-        from gevent import monkey
+def run_under_gevent(body):
+    """Run a script after gevent's patching, in a process of its own; what it printed."""
+    script = "from gevent import monkey\n\nmonkey.patch_all()\n" + textwrap.dedent(body)
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return run.stdout.strip()
 
-        monkey.patch_all()
+
+def test_under_gevent_a_pause_lets_a_socket_with_a_frame_waiting_act_at_once():
+    printed = run_under_gevent(
+        """
         import socket
 
         import gevent
@@ -62,12 +73,69 @@ def test_under_gevent_a_pause_lets_a_socket_with_a_frame_waiting_act_at_once():
         print(pauses, received)
         """
     )
-    run = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, check=True
-    )
     # sleep(0) lets it wait all 100 times; a timer may fire in the same turn once.
-    pauses, received = run.stdout.split(maxsplit=1)
-    assert (int(pauses) <= 2, received.strip()) == (True, "[b'a read frame']")
+    pauses, received = printed.split(maxsplit=1)
+    assert (int(pauses) <= 2, received) == (True, "[b'a read frame']")
+
+
+def test_under_gevent_a_pause_lasts_while_sockets_keep_each_other_busy():
+    printed = run_under_gevent(
+        """
+        import socket
+        import time
+
+        import gevent
+
+        from chatapp.bookkeeping import give_way
+
+        pairs = [socket.socketpair() for _ in range(4)]
+        hops = []
+
+        def relay(number):
+            # Read a byte, work half a millisecond on it, and pass it on: 40 times in all.
+            while True:
+                pairs[number][0].recv(1)
+                until = time.perf_counter() + 0.0005
+                while time.perf_counter() < until:
+                    pass
+                hops.append(number)
+                if len(hops) < 40:
+                    pairs[(number + 1) % 4][1].send(b"x")
+
+        for number in range(4):
+            gevent.spawn(relay, number)
+        gevent.sleep(0.01)  # every relay now waits for its socket
+        pairs[0][1].send(b"x")
+        give_way()
+        print(len(hops))
+        """
+    )
+    assert printed == "40"
+
+
+def test_under_gevent_a_pause_on_a_loop_that_is_never_idle_still_ends():
+    printed = run_under_gevent(
+        """
+        import time
+
+        import gevent
+
+        from chatapp.bookkeeping import give_way
+
+        stopped = []
+
+        def forever_ready():
+            while not stopped:
+                gevent.sleep(0)
+
+        gevent.spawn(forever_ready)
+        started = time.monotonic()
+        give_way()
+        stopped.append(True)
+        print(time.monotonic() - started)
+        """
+    )
+    assert LONGEST_PAUSE_SECONDS <= float(printed) < LONGEST_PAUSE_SECONDS + 0.5
 
 
 def test_a_round_of_many_quick_steps_does_not_pause_after_each(app):
