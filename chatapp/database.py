@@ -1,13 +1,27 @@
-"""Engine tuning: SQLite waits for other writers instead of failing, in a private file."""
+"""Engine tuning: SQLite waits for other writers instead of failing, in a private file,
+and under gevent its WAL is copied back into that file by a thread beside the loop."""
 
 import contextlib
+import functools
 import os
+import sqlite3
+import sys
+import threading
 
 from sqlalchemy import event
 
+from chatapp import offload
 from chatapp.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Under gevent a thread of its own copies the WAL into the database file this often...
+CHECKPOINT_SECONDS = 0.2
+# ...and a commit does it only once the WAL holds this many pages (40 MB), should that
+# thread ever fall behind; otherwise every thousand pages, as SQLite does by default.
+BACKSTOP_CHECKPOINT_PAGES = 10_000
+
+_checkpointed_files = set()
+_checkpointed_lock = threading.Lock()
 
 
 def configure_engine(app):
@@ -15,19 +29,28 @@ def configure_engine(app):
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        create_private_file(engine.url.database)
-        event.listen(engine, "connect", _tune_sqlite_connection)
+        path = engine.url.database
+        create_private_file(path)
+        aside = is_plain_file(path) and offload.serving_gevent() is not None
+        event.listen(engine, "connect", functools.partial(_tune_sqlite_connection, aside))
+        if aside:
+            checkpoint_aside(path)
+
+
+def is_plain_file(path):
+    """Whether a SQLite database path names a file, not memory or a URI."""
+    return bool(path) and path != ":memory:" and not path.startswith("file:")
 
 
 def create_private_file(path):
     """Create the database file readable by its owner only; SQLite keeps its journal alike."""
-    if not path or path == ":memory:" or path.startswith("file:"):
+    if not is_plain_file(path):
         return
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _tune_sqlite_connection(dbapi_connection, _record):
+def _tune_sqlite_connection(checkpointed_aside, dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer writes; busy_timeout makes a second
     # writer wait for the lock instead of failing with "database is locked".
@@ -35,7 +58,34 @@ def _tune_sqlite_connection(dbapi_connection, _record):
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    if checkpointed_aside:
+        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
     cursor.close()
+
+
+def checkpoint_aside(path):
+    """Copy the file's WAL into it every CHECKPOINT_SECONDS, in a thread beside the loop."""
+    # A checkpoint syncs the file to disk: 5 ms, twice a second under load, which the commit
+    # that ran it held every socket of the worker for. In a thread of the system's, SQLite
+    # does it without the interpreter lock, and the loop goes on meanwhile.
+    with _checkpointed_lock:
+        if path in _checkpointed_files:
+            return
+        _checkpointed_files.add(path)
+    offload.start_system_thread(checkpoint_regularly, path)
+
+
+def checkpoint_regularly(path):
+    """Copy what the WAL holds into the database file, waiting for no reader or writer."""
+    sleep = offload.system_sleep()
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    while True:
+        sleep(CHECKPOINT_SECONDS)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as error:
+            # Not logging, whose locks are the loop's: the commits checkpoint meanwhile.
+            sys.stderr.write(f"checkpointing {path} failed: {error}\n")
 
 
 class Prepared:

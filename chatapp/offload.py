@@ -54,6 +54,25 @@ def wait_until_idle(longest):
         gevent.idle()
 
 
+def start_system_thread(action, *args):
+    """Run action(*args) in a thread of the system's own, beside gevent's loop if any.
+
+    For blocking calls that let go of the interpreter lock. It must not touch what gevent
+    patched (locks, sleep, sockets): those belong to the loop's thread.
+    """
+    gevent = serving_gevent()
+    if gevent is None:
+        threading.Thread(target=action, args=args, daemon=True).start()
+    else:
+        gevent.monkey.get_original("_thread", "start_new_thread")(action, args)
+
+
+def system_sleep():
+    """time.sleep as it was before gevent patched it, for a thread of the system's."""
+    gevent = serving_gevent()
+    return time.sleep if gevent is None else gevent.monkey.get_original("time", "sleep")
+
+
 def serving_gevent():
     """The gevent module when threading is patched by it (as under gunicorn), else None."""
     gevent = sys.modules.get("gevent")

@@ -1,9 +1,13 @@
 """The database: SQLite tuned for concurrent writers, and migrations that match the models."""
 
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -12,9 +16,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import bindparam, select, text, update
 
 from chatapp import create_app, reading
-from chatapp.database import Prepared, driver_transaction
+from chatapp.database import BACKSTOP_CHECKPOINT_PAGES, Prepared, driver_transaction
 from chatapp.extensions import db
 from chatapp.models import Room, User
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def pragma(name):
@@ -26,6 +32,54 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(app):
         assert pragma("journal_mode") == "wal"
         assert pragma("busy_timeout") >= 5000
         assert pragma("foreign_keys") == 1
+        # Not under gevent: no thread checkpoints, so commits do, as SQLite's default has it.
+        assert pragma("wal_autocheckpoint") == 1000
+
+
+def test_under_gevent_a_thread_beside_the_loop_copies_the_wal_into_the_database(tmp_path):
+    path = tmp_path / "chat.sqlite"
+    script = textwrap.dedent(
+        f"""
+        from gevent import monkey
+
+        monkey.patch_all()
+        import os
+        import time
+
+        from sqlalchemy import text
+
+        from chatapp import create_app
+        from chatapp.extensions import db
+
+        config = {{"SQLALCHEMY_DATABASE_URI": "sqlite:///{path}", "SECRET_KEY": "x"}}
+        app = create_app({{**config, "LOG_DIR": "{tmp_path / "logs"}"}})
+        with app.app_context():
+            with db.engine.begin() as connection:
+                print(connection.execute(text("PRAGMA wal_autocheckpoint")).scalar())
+                connection.execute(text("CREATE TABLE filler (data BLOB)"))
+            before = os.path.getsize("{path}")
+            # About 100 pages into the WAL: far below what makes a commit copy it back.
+            with db.engine.begin() as connection:
+                for _ in range(100):
+                    connection.execute(text("INSERT INTO filler VALUES (randomblob(4000))"))
+            deadline = time.monotonic() + 5
+            while os.path.getsize("{path}") - before < 400_000 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print(os.path.getsize("{path}") - before)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    backstop, grown = run.stdout.split()
+    assert int(backstop) == BACKSTOP_CHECKPOINT_PAGES
+    # Only a checkpoint writes to the database file itself in WAL mode.
+    assert int(grown) >= 400_000
 
 
 def test_a_second_writer_waits_for_the_first_instead_of_failing(app):
