@@ -200,11 +200,12 @@ async def _serve(pipe):
     while True:
         command, *arguments = await loop.run_in_executor(None, pipe.recv)
         if command == "open":
-            pipe.send(await load.open([Spec(*spec) for spec in arguments[0]]))
+            opened = await load.open([Spec(*spec) for spec in arguments[0]])
             # The sockets live as long as this process: a full collection that went through
             # them all paused this loop for 70-90 ms, and every latency measured across it.
             gc.collect()
             gc.freeze()
+            pipe.send(opened)
         elif command == "round":
             pipe.send(await load.run_round(*arguments))
         elif command == "close":

@@ -16,8 +16,9 @@ from chatapp.extensions import db
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Under gevent a thread of its own copies the WAL into the database file this often...
 CHECKPOINT_SECONDS = 0.2
-# ...and a commit does it only once the WAL holds this many pages (40 MB), should that
-# thread ever fall behind; otherwise every thousand pages, as SQLite does by default.
+# ...and a commit does it only once the WAL has grown by this many pages (40 MB) since it
+# was last started afresh: should that thread fail, or fall behind. Elsewhere commits do it
+# every 1,000 pages, as SQLite does by default.
 BACKSTOP_CHECKPOINT_PAGES = 10_000
 
 _checkpointed_files = set()
@@ -68,24 +69,30 @@ def checkpoint_aside(path):
     # A checkpoint syncs the file to disk: 5 ms, twice a second under load, which the commit
     # that ran it held every socket of the worker for. In a thread of the system's, SQLite
     # does it without the interpreter lock, and the loop goes on meanwhile.
+    key = (os.getpid(), os.path.realpath(path))
     with _checkpointed_lock:
-        if path in _checkpointed_files:
+        if key in _checkpointed_files:
             return
-        _checkpointed_files.add(path)
+        _checkpointed_files.add(key)
     offload.start_system_thread(checkpoint_regularly, path)
 
 
 def checkpoint_regularly(path):
     """Copy what the WAL holds into the database file, waiting for no reader or writer."""
-    sleep = offload.system_sleep()
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    sleep = offload.unpatched_sleep()
+    connection, failing = None, False
     while True:
         sleep(CHECKPOINT_SECONDS)
         try:
+            connection = connection or sqlite3.connect(path, isolation_level=None)
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            failing = False
         except sqlite3.Error as error:
-            # Not logging, whose locks are the loop's: the commits checkpoint meanwhile.
-            sys.stderr.write(f"checkpointing {path} failed: {error}\n")
+            # Said once a failing streak, and not through logging, whose locks are the
+            # loop's. Commits checkpoint themselves past the backstop meanwhile.
+            if not failing:
+                sys.stderr.write(f"checkpointing {path} failed, trying on: {error}\n")
+            failing = True
 
 
 class Prepared:

@@ -5,7 +5,7 @@ import sys
 import threading
 import time
 
-# What a thread waits in wait_until_idle: other threads run meanwhile, preempted or not.
+# What a thread waits in wait_until_idle.
 IDLE_THREAD_SECONDS = 0.001
 
 
@@ -43,11 +43,10 @@ def call_later(seconds, action):
 
 
 def wait_until_idle(longest):
-    """Wait until every other greenlet has done what it can and no socket is ready (under
-    gevent), or at most longest seconds; a thread, which the system preempts, waits a
-    moment."""
+    """Wait until no greenlet or socket is ready to run (under gevent), at most longest s."""
     gevent = serving_gevent()
     if gevent is None:
+        # Threads are preempted: others run whether this one waits or not.
         time.sleep(min(longest, IDLE_THREAD_SECONDS))
         return
     with gevent.Timeout(longest, False):
@@ -55,11 +54,9 @@ def wait_until_idle(longest):
 
 
 def start_system_thread(action, *args):
-    """Run action(*args) in a thread of the system's own, beside gevent's loop if any.
-
-    For blocking calls that let go of the interpreter lock. It must not touch what gevent
-    patched (locks, sleep, sockets): those belong to the loop's thread.
-    """
+    """Run action(*args) in a thread of the system's own, beside gevent's loop if any."""
+    # For blocking calls that let go of the interpreter lock. Such a thread must not touch
+    # what gevent patched (locks, sleep, sockets): those belong to the loop's thread.
     gevent = serving_gevent()
     if gevent is None:
         threading.Thread(target=action, args=args, daemon=True).start()
@@ -67,7 +64,7 @@ def start_system_thread(action, *args):
         gevent.monkey.get_original("_thread", "start_new_thread")(action, args)
 
 
-def system_sleep():
+def unpatched_sleep():
     """time.sleep as it was before gevent patched it, for a thread of the system's."""
     gevent = serving_gevent()
     return time.sleep if gevent is None else gevent.monkey.get_original("time", "sleep")

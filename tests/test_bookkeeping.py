@@ -73,12 +73,13 @@ def test_under_gevent_a_pause_lets_a_socket_with_a_frame_waiting_act_at_once():
         print(pauses, received)
         """
     )
-    # sleep(0) lets it wait all 100 times; a timer may fire in the same turn once.
+    # sleep(0) would let it wait all 100 times: gevent may resume the pausing greenlet
+    # before it polls the sockets.
     pauses, received = printed.split(maxsplit=1)
     assert (int(pauses) <= 2, received) == (True, "[b'a read frame']")
 
 
-def test_under_gevent_a_pause_lasts_while_sockets_keep_each_other_busy():
+def test_under_gevent_waiting_for_idle_lasts_while_sockets_keep_each_other_busy():
     printed = run_under_gevent(
         """
         import socket
@@ -86,7 +87,7 @@ def test_under_gevent_a_pause_lasts_while_sockets_keep_each_other_busy():
 
         import gevent
 
-        from chatapp.bookkeeping import give_way
+        from chatapp.offload import wait_until_idle
 
         pairs = [socket.socketpair() for _ in range(4)]
         hops = []
@@ -106,7 +107,7 @@ def test_under_gevent_a_pause_lasts_while_sockets_keep_each_other_busy():
             gevent.spawn(relay, number)
         gevent.sleep(0.01)  # every relay now waits for its socket
         pairs[0][1].send(b"x")
-        give_way()
+        wait_until_idle(30)
         print(len(hops))
         """
     )

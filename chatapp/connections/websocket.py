@@ -176,10 +176,10 @@ class WebSocket:
         return deadline is not None and time.monotonic() > deadline
 
     def _short_text_payloads(self, data):
-        """The payloads of data if it is whole short text frames read between messages, as
-        a page sends; else None, and websockets' parser reads it."""
-        # Unlocked: only this greenlet feeds the parser. A close from the client ends the
-        # reading; one from this side keeps the texts from being yielded.
+        """The payloads of data if it is whole short text frames, as a page sends; else None."""
+        # Only between messages: anything else goes to websockets' parser. Unlocked, as only
+        # this greenlet feeds the parser. A close from the client ends the reading; one from
+        # this side keeps the texts from being yielded.
         if not self._parser_waits:
             return None
         return short_text_payloads(data, self._short_payload)
@@ -203,8 +203,7 @@ class WebSocket:
         return protocol.events_received()
 
     def _between_messages(self):
-        """Whether the parser waits for the first frame of a new message, with nothing read
-        of it."""
+        """Whether the parser waits for a new message, with nothing of one read."""
         # Not merely an empty buffer: having read a frame's header, the parser waits for the
         # rest with an empty buffer too.
         protocol = self._protocol
