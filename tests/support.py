@@ -1,13 +1,18 @@
-"""Helpers for tests: fill in forms as a browser does, and log in through them."""
+"""Helpers for tests: fill in forms as a browser does, log in through them, run under gevent."""
 
 import re
+import subprocess
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 from chatapp.extensions import db
 from chatapp.models import Room, User
 
 PASSWORD = "correct horse"
 HTMX = {"HX-Request": "true"}
+PROJECT = Path(__file__).resolve().parent.parent
 CSRF_FIELD = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
@@ -154,3 +159,17 @@ def stored_user(app, username):
         if user is not None:
             db.session.expunge(user)
         return user
+
+
+def run_under_gevent(body):
+    """Run a script after gevent's patching, in a process of its own; what it printed."""
+    script = "from gevent import monkey\n\nmonkey.patch_all()\n" + textwrap.dedent(body)
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return run.stdout.strip()

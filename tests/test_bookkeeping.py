@@ -1,16 +1,11 @@
 """The bookkeeper's arithmetic, and how its rounds make way for the sockets."""
 
-import subprocess
-import sys
-import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
 from chatapp.bookkeeping import LONGEST_PAUSE_SECONDS, PassedOver, Steps, in_parts
-
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.support import run_under_gevent
 
 
 def test_the_ids_passed_over_are_each_marks_span_after_its_old_mark_up_to_its_new():
@@ -36,20 +31,6 @@ def test_marks_are_saved_in_parts_that_keep_every_mark(count, sizes):
     parts = in_parts(marks, 40)
     assert [len(part) for part in parts] == sizes
     assert {key: mark for part in parts for key, mark in part.items()} == marks
-
-
-def run_under_gevent(body):
-    """Run a script after gevent's patching, in a process of its own; what it printed."""
-    script = "from gevent import monkey\n\nmonkey.patch_all()\n" + textwrap.dedent(body)
-    run = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return run.stdout.strip()
 
 
 def test_under_gevent_a_pause_lets_a_socket_with_a_frame_waiting_act_at_once():

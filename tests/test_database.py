@@ -1,13 +1,9 @@
 """The database: SQLite tuned for concurrent writers, and migrations that match the models."""
 
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from datetime import datetime
-from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -19,8 +15,7 @@ from chatapp import create_app, reading
 from chatapp.database import BACKSTOP_CHECKPOINT_PAGES, Prepared, driver_transaction
 from chatapp.extensions import db
 from chatapp.models import Room, User
-
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.support import run_under_gevent
 
 
 def pragma(name):
@@ -38,11 +33,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(app):
 
 def test_under_gevent_a_thread_beside_the_loop_copies_the_wal_into_the_database(tmp_path):
     path = tmp_path / "chat.sqlite"
-    script = textwrap.dedent(
+    printed = run_under_gevent(
         f"""
-        from gevent import monkey
-
-        monkey.patch_all()
         import os
         import time
 
@@ -68,15 +60,7 @@ def test_under_gevent_a_thread_beside_the_loop_copies_the_wal_into_the_database(
             print(os.path.getsize("{path}") - before)
         """
     )
-    run = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    backstop, grown = run.stdout.split()
+    backstop, grown = printed.split()
     assert int(backstop) == BACKSTOP_CHECKPOINT_PAGES
     # Only a checkpoint writes to the database file itself in WAL mode.
     assert int(grown) >= 400_000
